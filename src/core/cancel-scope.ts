@@ -1,0 +1,117 @@
+/**
+ * Cancel scopes (trio's `CancelScope`). Scopes form a tree that mirrors the structure of the
+ * program: the root scope of `run`, a scope per pool (and per `withTimeout`, `skipAfter`,
+ * `shield`), and a scope per task so that `task.cancel()` reaches exactly one task.
+ *
+ * Cancellation is level-triggered: `cancel()` only sets a flag and wakes the tasks that are
+ * parked inside the scope right now. Every later checkpoint inside it looks up the tree
+ * (`cancelledScope`) and raises `CancelledError` again, until the code leaves the scope.
+ * A shielded scope stops both the wake-up walk and the lookup.
+ */
+import type { Task } from "./task.ts";
+import type { TimerEntry } from "./timers.ts";
+
+export class CancelScope implements TimerEntry {
+  /** `cancel()` has been called (directly, by a deadline, or by a failing child). */
+  cancelCalled = false;
+  /** The deadline fired. */
+  timedOut = false;
+  deadline = Number.POSITIVE_INFINITY;
+  timerSeq = 0;
+  heapIndex = -1;
+
+  // Children are an intrusive doubly linked list: O(1) attach and detach with no allocation,
+  // which matters because every spawn creates and later detaches a task scope.
+  #firstChild: CancelScope | null = null;
+  #next: CancelScope | null = null;
+  #prev: CancelScope | null = null;
+  #controller: AbortController | null = null;
+
+  constructor(
+    readonly parent: CancelScope | null,
+    /** The task whose code runs directly in this scope. */
+    readonly owner: Task,
+    readonly shielded = false,
+  ) {
+    if (parent !== null) {
+      const first = parent.#firstChild;
+      this.#next = first;
+      if (first !== null) first.#prev = this;
+      parent.#firstChild = this;
+    }
+  }
+
+  /** Unlinks the scope from its parent when the code that opened it has finished. */
+  detach(): void {
+    const parent = this.parent;
+    if (parent === null) return;
+    if (this.#prev !== null) this.#prev.#next = this.#next;
+    else if (parent.#firstChild === this) parent.#firstChild = this.#next;
+    if (this.#next !== null) this.#next.#prev = this.#prev;
+    this.#next = this.#prev = null;
+  }
+
+  /**
+   * Cancels everything inside: each task parked in this scope or an unshielded descendant is
+   * woken with `CancelledError`; tasks that are running see it at their next checkpoint.
+   */
+  cancel(): void {
+    if (this.cancelCalled) return;
+    this.cancelCalled = true;
+    const scheduler = this.owner.scheduler;
+    const stack: CancelScope[] = [this];
+    for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
+      scope.#controller?.abort(scheduler.cancelledError(scope.owner, this));
+      const owner = scope.owner;
+      if (owner.scope === scope) scheduler.cancelWait(owner, this);
+      for (let child = scope.#firstChild; child !== null; child = child.#next) {
+        // A shielded child is immune; an already cancelled one was handled when it was.
+        if (!child.shielded && !child.cancelCalled) stack.push(child);
+      }
+    }
+  }
+
+  /** The deadline passed (called by the timer heap). */
+  fire(): void {
+    this.timedOut = true;
+    this.cancel();
+  }
+
+  /** An AbortSignal aborted when this scope is (effectively) cancelled. */
+  signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      const cancelled = cancelledScope(this);
+      if (cancelled !== null) {
+        this.#controller.abort(this.owner.scheduler.cancelledError(this.owner, cancelled));
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  /** Calls `visit` for each direct child scope, newest first. */
+  forEachChild(visit: (child: CancelScope) => void): void {
+    for (let child = this.#firstChild; child !== null; child = child.#next) visit(child);
+  }
+
+  /** Every scope of the subtree, for reports (deadlock): `visit` is called once per scope. */
+  walk(visit: (scope: CancelScope) => void): void {
+    const stack: CancelScope[] = [this];
+    for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
+      visit(scope);
+      for (let child = scope.#firstChild; child !== null; child = child.#next) stack.push(child);
+    }
+  }
+}
+
+/**
+ * The cancelled scope that applies at `scope`, or null: the nearest cancelled ancestor
+ * (or `scope` itself) not hidden behind a shield.
+ */
+export function cancelledScope(scope: CancelScope): CancelScope | null {
+  for (let s: CancelScope | null = scope; s !== null; s = s.parent) {
+    if (s.cancelCalled) return s;
+    if (s.shielded) return null;
+  }
+  return null;
+}

@@ -1,0 +1,55 @@
+/**
+ * The one way to block. Every blocking operation — sleeps, `Event.wait`, `Lock.acquire`,
+ * channel receives, socket reads and writes, `accept` — parks the current task on a
+ * `Blocker` and lets someone wake it later:
+ *
+ * ```ts
+ * waiters.push(task);              // 1. register where a waker will find the task
+ * return park(task, this);         // 2. park it; the promise settles when it is woken
+ * // elsewhere: remove the task from `waiters`, then wake(task, value)
+ * ```
+ *
+ * Cancellation has exactly one path: when the task's scope is cancelled (already at the time
+ * of `park`, or later while it waits), the loop calls `blocker.abortWait(task)` — which must
+ * undo step 1 — and rejects the promise with `CancelledError`. A fix to cancellation is made
+ * here, once, never patched into each primitive.
+ */
+import type { Task } from "./task.ts";
+
+export interface Blocker {
+  /**
+   * True when something outside the loop (socket I/O, a foreign promise) will wake the task.
+   * Deadlock detection needs it: tasks parked only on internal blockers (events, locks,
+   * channels) can be woken only by other tasks.
+   */
+  readonly external: boolean;
+  /** False for waits that must not be interrupted (a pool waiting for its children). */
+  readonly cancellable: boolean;
+  /** Undo the registration of `task`: it is being cancelled and will not take a wake-up. */
+  abortWait(task: Task): void;
+  /** What `task` waits on, for deadlock reports ("Event.wait()", "sleepForever()"). */
+  describeWait(task: Task): string;
+}
+
+/**
+ * Parks `task` (which must be the calling task) on `blocker`. Resolves with the value given
+ * to `wake`, rejects with the error given to `wakeWithError`, or with `CancelledError`.
+ */
+export function park<T>(task: Task, blocker: Blocker): Promise<T> {
+  return task.scheduler.park<T>(task, blocker);
+}
+
+/** Wakes a parked task with `value`; a no-op when the task is not parked. */
+export function wake(task: Task, value?: unknown): void {
+  task.scheduler.wake(task, value);
+}
+
+/** Wakes a parked task so that its wait rejects with `error`. */
+export function wakeWithError(task: Task, error: unknown): void {
+  task.scheduler.wakeWithError(task, error);
+}
+
+/** `CancelledError` (rejected) if `task` is in a cancelled scope, else null: a cancellation point. */
+export function checkCancelled(task: Task): Promise<never> | null {
+  return task.scheduler.checkCancelled(task);
+}

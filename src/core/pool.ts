@@ -1,0 +1,200 @@
+/**
+ * Pools: structured concurrency (trio's nursery). A pool is a cancel scope plus the set of
+ * tasks spawned into it; `withPool` runs its body in the calling task and returns only when
+ * the body and every child have finished, so no task outlives its pool.
+ *
+ * Errors: the first failure cancels everything else in the pool; the pool waits for all of
+ * it, then rethrows. `CancelledError`s the pool caused itself are absorbed; the ones caused
+ * by an outer scope travel up to it. One error is rethrown unchanged, several as an
+ * `ErrorGroup` in the order they happened.
+ */
+import { checkDuration, checkFunction } from "../arguments.ts";
+import { CancelledError, ErrorGroup, GiambioError, TooSlowError } from "../errors.ts";
+import { CancelScope } from "./cancel-scope.ts";
+import { currentTask } from "./context.ts";
+import { type Blocker, park, wake } from "./park.ts";
+import { Task } from "./task.ts";
+
+export interface PoolOptions {
+  /** A deadline in ms: at it everything in the pool is cancelled and it rejects with `TooSlowError`. */
+  timeout?: number;
+}
+
+/** What a pool does when its deadline fired: reject (`withTimeout`) or resolve undefined (`skipAfter`). */
+export type OnTimeout = "throw" | "skip";
+
+export class Pool implements Blocker {
+  /** @internal */
+  readonly scope: CancelScope;
+  /** Children still running (enumerated through the scope tree when asked, see `tasks`). */
+  #live = 0;
+  readonly #errors: unknown[] = [];
+  readonly #timeout: number;
+  #finished = false;
+  #waitingForChildren = false;
+  readonly external = false;
+  readonly cancellable = false;
+
+  /** @internal Use `withPool`. */
+  constructor(owner: Task, timeout: number) {
+    this.scope = new CancelScope(owner.scope, owner);
+    this.#timeout = timeout;
+    if (timeout !== Number.POSITIVE_INFINITY) {
+      this.scope.deadline = owner.scheduler.clock.now() + timeout;
+      owner.scheduler.addTimer(this.scope);
+    }
+  }
+
+  /**
+   * Starts `fn(...args)` as a child task and returns it. The child runs to its first
+   * suspension before `spawn` returns. Its name is `fn.name`, or `task-<id>`.
+   */
+  spawn<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    ...args: A
+  ): Task<Awaited<R>> {
+    checkFunction("pool.spawn(fn)", fn);
+    if (this.#finished) {
+      throw new GiambioError(
+        `cannot spawn ${fn.name ? `'${fn.name}'` : "a task"} into a pool that has already finished`,
+      );
+    }
+    const scheduler = this.scope.owner.scheduler;
+    const task = new Task(scheduler, fn.name, this, this.scope);
+    this.#live++;
+    scheduler.spawn(task, fn as (...args: never[]) => unknown, args);
+    return task as Task<Awaited<R>>;
+  }
+
+  /**
+   * Cancels the body and every child. Returns at once. Level-triggered: every later
+   * checkpoint inside the pool raises `CancelledError` until the pool exits.
+   */
+  cancel(): void {
+    this.scope.cancel();
+  }
+
+  /** The children that are still running. */
+  get tasks(): Task[] {
+    const tasks: Task[] = [];
+    this.scope.forEachChild((child) => {
+      const task = child.owner;
+      if (task.ownScope === child && task.pool === this) tasks.push(task);
+    });
+    return tasks.reverse();
+  }
+
+  /** The pool's deadline fired. */
+  get timedOut(): boolean {
+    return this.scope.timedOut;
+  }
+
+  /** The pool was cancelled (by `cancel()`, its deadline, or a failing child). */
+  get cancelled(): boolean {
+    return this.scope.cancelCalled;
+  }
+
+  /** @internal A child's function has settled. */
+  childFinished(task: Task): void {
+    this.#live--;
+    // A task cancelled on its own (task.cancel()) ending with CancelledError is no error.
+    if (task.state === "failed" || (task.state === "cancelled" && !task.ownScope.cancelCalled)) {
+      this.fail(task.error);
+    }
+    if (this.#live === 0 && this.#waitingForChildren) wake(this.scope.owner);
+  }
+
+  /** @internal Records an error of the body or a child; a real error cancels the pool. */
+  fail(error: unknown): void {
+    if (!this.#errors.includes(error)) this.#errors.push(error);
+    if (!(error instanceof CancelledError)) this.scope.cancel();
+  }
+
+  /** @internal Waits for the children, leaves the scope and settles the pool's outcome. */
+  async exit<T>(value: T, onTimeout: OnTimeout): Promise<T | undefined> {
+    const owner = this.scope.owner;
+    if (this.#live > 0) {
+      this.#waitingForChildren = true;
+      await park(owner, this);
+      this.#waitingForChildren = false;
+    }
+    this.#finished = true;
+    if (owner.scope !== this.scope) {
+      // The body returned while a scope it opened is still open (an un-awaited withPool).
+      owner.scope.cancel();
+      this.fail(
+        new GiambioError(
+          "a pool's body returned inside a pool or scope it never left: await every withPool(), withTimeout(), skipAfter() and shield()",
+        ),
+      );
+    }
+    owner.scope = this.scope.parent as CancelScope;
+    this.scope.detach();
+    owner.scheduler.removeTimer(this.scope);
+    return this.#outcome(value, onTimeout);
+  }
+
+  #outcome<T>(value: T, onTimeout: OnTimeout): T | undefined {
+    let errors = this.#errors;
+    // CancelledErrors this pool caused are absorbed; others belong to an outer scope.
+    if (this.scope.cancelCalled) errors = errors.filter((e) => !(e instanceof CancelledError));
+    if (errors.length === 0) {
+      if (!this.scope.timedOut) return value;
+      if (onTimeout === "skip") return undefined;
+      throw new TooSlowError(this.#timeout);
+    }
+    const failures = errors.filter((e) => !(e instanceof CancelledError));
+    if (failures.length === 0) throw errors[0];
+    if (failures.length === 1) throw failures[0];
+    throw new ErrorGroup(failures);
+  }
+
+  /** @internal Blocker: the body waits for its children; not cancellable. */
+  abortWait(): void {}
+
+  /** @internal */
+  describeWait(): string {
+    const names = this.tasks.map((task) => `'${task.name}'`).join(", ");
+    return `its pool's children (${names})`;
+  }
+}
+
+/**
+ * Runs `body(pool)` in the calling task with a new pool and resolves with the body's value
+ * once the body and every child have finished. If the pool is cancelled (`pool.cancel()`)
+ * before the body returns, it resolves `undefined`. `options.timeout` makes it a `withTimeout`.
+ */
+export function withPool<T>(
+  body: (pool: Pool) => T | PromiseLike<T>,
+  options?: PoolOptions,
+): Promise<T> {
+  try {
+    checkFunction("withPool(body)", body);
+    const timeout = options?.timeout;
+    const ms =
+      timeout === undefined
+        ? Number.POSITIVE_INFINITY
+        : checkDuration("withPool({ timeout })", timeout);
+    return runPool(body, ms, "throw") as Promise<T>;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** @internal The body of `withPool`, `withTimeout` and `skipAfter`. */
+export async function runPool<T>(
+  body: (pool: Pool) => T | PromiseLike<T>,
+  timeout: number,
+  onTimeout: OnTimeout,
+): Promise<T | undefined> {
+  const task = currentTask();
+  const pool = new Pool(task, timeout);
+  task.scope = pool.scope;
+  let value: T | undefined;
+  try {
+    value = await body(pool);
+  } catch (error) {
+    pool.fail(error);
+  }
+  return pool.exit(value, onTimeout);
+}

@@ -1,0 +1,729 @@
+/**
+ * The loop. It owns a ready queue, one timer heap, the parking and waking of tasks, and the
+ * delivery of cancellation. Tasks are plain async functions: a parked task awaits a promise
+ * the loop made, and the loop resumes it by settling that promise.
+ *
+ * ## Iterations and steps
+ * An iteration takes the tasks that are ready *now* as its batch and resumes them one at a
+ * time, in FIFO order: the next task is resumed only when the previous one has parked again
+ * or finished (its *step* has ended). Tasks that become ready during an iteration wait for
+ * the next one, so a task looping on `checkpoint()` lets every other ready task run once per
+ * lap (trio's batch scheduling).
+ *
+ * Iterations follow each other on the microtask queue, which is what makes a task switch
+ * cost about as much as a raw promise resolution. To keep timers and I/O flowing, the loop
+ * yields to Bun's event loop (one `setImmediate`, "the turn") every `ITERATIONS_PER_TURN`
+ * iterations, and whenever it runs out of ready tasks it simply returns: Bun callbacks (socket
+ * data, our single timer) wake tasks and start the next iteration synchronously.
+ *
+ * ## Steps that never end
+ * A task may await a promise the loop does not know about (`await fetch(...)` without
+ * `until`). Its step then does not end when the microtask queue drains. The turn is armed
+ * whenever other work is queued behind a step; when it fires with a step still open, that
+ * task is left to run on its own (it still counts as running) and the batch goes on.
+ *
+ * ## Idle, autojump and deadlock
+ * When nothing is ready and nothing is running, the loop checks whether anything could
+ * still wake a task: a timer, an external wait (I/O, `until`). If not, every task waits on
+ * another task: a deadlock, reported by cancelling the tree and rejecting `run` with a
+ * `GiambioError` naming each blocked task. With an autojumping `MockClock`, "only timers
+ * left" jumps virtual time to the next deadline instead. Both checks run in the turn, after
+ * the microtask queue has drained, so code still on its way to a wake-up is never misjudged.
+ */
+import { checkFunction } from "../arguments.ts";
+import { type Clock, MockClock, realClock } from "../clock.ts";
+import { CancelledError, GiambioError, KeyboardInterrupt } from "../errors.ts";
+import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
+import { maybeCurrentTask, taskContext } from "./context.ts";
+import type { BaseDebugger } from "./debugger.ts";
+import type { Blocker } from "./park.ts";
+import { Task } from "./task.ts";
+import { type TimerEntry, TimerHeap } from "./timers.ts";
+
+/** Iterations run back to back on the microtask queue before yielding to Bun's event loop. */
+const ITERATIONS_PER_TURN = 64;
+
+export interface SchedulerOptions {
+  /** Instrumentation hooks, see `BaseDebugger`. */
+  debugger?: BaseDebugger;
+  /** The clock for `clock()`, sleeps and deadlines; `MockClock` for virtual time. */
+  clock?: Clock;
+  /** Turn SIGINT into cancellation of the whole tree and `KeyboardInterrupt`. Default true. */
+  handleSignals?: boolean;
+}
+
+type Hook = Exclude<keyof BaseDebugger, "constructor">;
+
+/** What a wait-free loop does next, decided after the microtask queue drained. */
+type IdleAction = "wait" | "jump" | "deadlock";
+
+export class Scheduler {
+  readonly clock: Clock;
+  readonly handleSignals: boolean;
+  #hooks: BaseDebugger | null;
+  readonly #mockClock: MockClock | null;
+
+  #ready: Task[] = [];
+  #batch: Task[] = [];
+  #batchIndex = 0;
+  #stepping: Task | null = null;
+  #iterating = false;
+  #iterationsSinceTurn = 0;
+  #turnArmed = false;
+  /** While > 0, wake-ups only queue tasks (the loop is collecting several at once). */
+  #holdKicks = 0;
+
+  readonly #timers = new TimerHeap();
+  #bunTimer: ReturnType<typeof setTimeout> | null = null;
+  #bunTimerDeadline = Number.POSITIVE_INFINITY;
+
+  /** Tasks resumed or started that have neither parked nor finished. */
+  #running = 0;
+  /** Parked tasks that something outside the loop will wake (I/O, `until`). */
+  #externalWaits = 0;
+  /** The timeout given to `beforeIo` while the loop waits, null while it runs. */
+  #ioTimeout: number | null = null;
+
+  #status: "new" | "running" | "done" = "new";
+  #root: Task | null = null;
+  #outcome: PromiseWithResolvers<unknown> | null = null;
+  /** Why the whole tree is being cancelled (SIGINT, deadlock), if it is. */
+  #stopReason: Error | null = null;
+  #manual = false;
+  /** Manual mode: resolves the pending `tick()` when its iteration ends. */
+  #tickEnd: (() => void) | null = null;
+  /** Manual mode: a `tick()` waiting for something to become ready. */
+  #tickWaiter: (() => void) | null = null;
+  #detach: (() => void) | null = null;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.clock = options.clock ?? realClock;
+    this.#mockClock = this.clock instanceof MockClock ? this.clock : null;
+    this.#hooks = options.debugger ?? null;
+    this.handleSignals = options.handleSignals ?? true;
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Runs `main(...args)` as the root task; resolves with its value, rejects with its error. */
+  run<A extends unknown[], T>(
+    main: (...args: A) => T | PromiseLike<T>,
+    ...args: A
+  ): Promise<Awaited<T>> {
+    try {
+      this.#begin(main, args, false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return (this.#outcome as PromiseWithResolvers<Awaited<T>>).promise;
+  }
+
+  /**
+   * Manual mode: creates the root task but runs nothing until `tick()`. The returned task
+   * reports the outcome (`state`, `result`, `error`, `join()`).
+   */
+  start<A extends unknown[], T>(
+    main: (...args: A) => T | PromiseLike<T>,
+    ...args: A
+  ): Task<Awaited<T>> {
+    const root = this.#begin(main, args, true);
+    // In manual mode the outcome is read from the root task; never leave it unhandled.
+    this.#outcome?.promise.catch(() => {});
+    return root as Task<Awaited<T>>;
+  }
+
+  /**
+   * Manual mode: one iteration. Fires due timers; if nothing is ready, first waits for the
+   * next timer or I/O wake-up (with an autojumping `MockClock`, jumps instead); then runs each
+   * ready task to its next suspension. Resolves `true` while the root task is still running.
+   */
+  async tick(): Promise<boolean> {
+    if (!this.#manual) throw new GiambioError("tick() needs a scheduler started with start()");
+    if (this.#status !== "running") return false;
+    if (this.#iterating || this.#tickEnd !== null || this.#tickWaiter !== null) {
+      throw new GiambioError("tick() called while the previous tick() is still running");
+    }
+    this.#fireDueTimers();
+    if (this.#ready.length === 0) {
+      const action = this.#idleAction();
+      if (action === "jump") this.#autojump();
+      else if (action === "deadlock") this.#deadlock();
+      else if (this.#mockClock === null || this.#externalWaits > 0 || this.#running > 0) {
+        this.#armTimer();
+        await new Promise<void>((resolve) => {
+          this.#tickWaiter = resolve;
+        });
+        this.#tickWaiter = null;
+        this.#fireDueTimers();
+      }
+    }
+    if (this.#ready.length > 0 && this.#status === "running") {
+      await new Promise<void>((resolve) => {
+        this.#tickEnd = resolve;
+        this.#startIteration(false);
+      });
+    }
+    return this.#status === "running";
+  }
+
+  #begin(main: (...args: never[]) => unknown, args: unknown[], manual: boolean): Task {
+    checkFunction("run(main)", main);
+    const current = maybeCurrentTask();
+    if (current !== undefined) {
+      throw new GiambioError(
+        `run() cannot be nested: giambio is already running (called from task '${current.name}'); spawn a task in a pool instead`,
+      );
+    }
+    if (this.#status === "running") throw new GiambioError("this Scheduler is already running");
+    this.#status = "running";
+    this.#manual = manual;
+    this.#stopReason = null;
+    this.#outcome = Promise.withResolvers();
+    const root = new Task(this, main.name || "main", null, null);
+    root.pendingStart = { fn: main, args };
+    this.#root = root;
+    this.#attach();
+    if (this.#hooks !== null) {
+      this.#emit("onStart");
+      this.#emit("onTaskSpawn", root);
+    }
+    this.#makeReady(root);
+    return root;
+  }
+
+  /** Hooks into the process (SIGINT) and the mock clock for the duration of the run. */
+  #attach(): void {
+    const detachClock = this.#mockClock?.onJump(() => this.#onClockJump());
+    let onSigint: (() => void) | null = null;
+    if (this.handleSignals) {
+      onSigint = () => {
+        // A second Ctrl+C while the tree unwinds means "now".
+        if (this.#stopReason instanceof KeyboardInterrupt) process.exit(130);
+        this.#stop(new KeyboardInterrupt());
+      };
+      process.on("SIGINT", onSigint);
+    }
+    this.#detach = () => {
+      detachClock?.();
+      if (onSigint !== null) process.off("SIGINT", onSigint);
+    };
+  }
+
+  /** Cancels the whole tree; `run` will reject with `reason`. */
+  #stop(reason: Error): void {
+    this.#stopReason ??= reason;
+    this.#root?.ownScope.cancel();
+  }
+
+  #finishRun(root: Task): void {
+    this.#status = "done";
+    this.#detach?.();
+    this.#detach = null;
+    if (this.#bunTimer !== null) clearTimeout(this.#bunTimer);
+    this.#bunTimer = null;
+    this.#bunTimerDeadline = Number.POSITIVE_INFINITY;
+    this.#tickWaiter?.();
+    if (this.#hooks !== null) this.#emit("onExit");
+    const outcome = this.#outcome as PromiseWithResolvers<unknown>;
+    const reason = this.#stopReason;
+    if (root.state === "finished" && reason === null) outcome.resolve(root.result);
+    else if (reason !== null && (root.state !== "failed" || root.error === reason)) {
+      outcome.reject(reason);
+    } else outcome.reject(root.error);
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** @internal Starts `task` (a new child) now: it runs to its first suspension. */
+  spawn(task: Task, fn: (...args: never[]) => unknown, args: unknown[]): void {
+    this.#running++;
+    if (this.#hooks === null) {
+      this.#startTask(task, fn, args);
+      return;
+    }
+    this.#emit("onTaskSpawn", task);
+    this.#emit("beforeTaskStep", task);
+    this.#startTask(task, fn, args);
+    this.#emit("afterTaskStep", task);
+  }
+
+  #startTask(task: Task, fn: (...args: never[]) => unknown, args: unknown[]): void {
+    let result: unknown;
+    try {
+      result = taskContext.run(task, fn as (...args: unknown[]) => unknown, ...args);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    const promise = result instanceof Promise ? result : Promise.resolve(result);
+    promise.then(
+      (value) => this.#finishTask(task, value, undefined, false),
+      (error) => this.#finishTask(task, undefined, error, true),
+    );
+  }
+
+  #finishTask(task: Task, value: unknown, error: unknown, failed: boolean): void {
+    this.#running--;
+    if (task.scope !== task.ownScope) {
+      // The function returned while a scope it opened is still open: a withPool/withTimeout/
+      // shield that was not awaited. Its children would outlive the task.
+      failed = true;
+      error = new GiambioError(
+        `task '${task.name}' finished inside a pool or scope it never left: await every withPool(), withTimeout(), skipAfter() and shield()`,
+      );
+      task.scope.cancel();
+    }
+    if (failed) {
+      task.error = error;
+      task.state = error instanceof CancelledError ? "cancelled" : "failed";
+    } else {
+      task.result = value;
+      task.state = "finished";
+    }
+    task.ownScope.detach();
+    if (this.#hooks !== null) {
+      if (failed) this.#emit("onExceptionRaised", task, error);
+      if (task.state === "cancelled") this.#emit("afterCancel", task);
+      this.#emit("onTaskExit", task);
+    }
+    task.settle();
+    task.pool?.childFinished(task);
+    if (task === this.#root) this.#finishRun(task);
+    if (task === this.#stepping) this.#endStep(task);
+  }
+
+  // ---------------------------------------------------------------- parking
+
+  /** @internal See `park()` in park.ts. */
+  park<T>(task: Task, blocker: Blocker): Promise<T> {
+    if (task.blocker !== null) {
+      blocker.abortWait(task);
+      return Promise.reject(
+        new GiambioError(
+          `task '${task.name}' is already waiting on ${task.blocker.describeWait(task)}; a task waits on one thing at a time (spawn tasks in a pool to wait on several)`,
+        ),
+      );
+    }
+    if (blocker.cancellable) {
+      const cancelled = cancelledScope(task.scope);
+      if (cancelled !== null) {
+        blocker.abortWait(task);
+        if (this.#hooks !== null) this.#emit("beforeCancel", task);
+        return Promise.reject(this.cancelledError(task, cancelled));
+      }
+    }
+    task.blocker = blocker;
+    if (blocker.external) this.#externalWaits++;
+    this.#running--;
+    const promise = new Promise<T>((resolve, reject) => {
+      task.resolveWake = resolve as (value: unknown) => void;
+      task.rejectWake = reject;
+    });
+    if (task === this.#stepping) this.#endStep(task);
+    return promise;
+  }
+
+  /**
+   * @internal `checkpoint()`: a cancellation point that also lets every other ready task run
+   * before the caller continues.
+   */
+  checkpoint(task: Task): Promise<void> {
+    if (task.blocker !== null) return this.park(task, task.blocker);
+    const cancelled = this.checkCancelled(task);
+    if (cancelled !== null) return cancelled;
+    const promise = new Promise<void>((resolve, reject) => {
+      task.resolveWake = resolve as (value: unknown) => void;
+      task.rejectWake = reject;
+    });
+    this.#running--;
+    task.wakeValue = undefined;
+    // Queue the task before ending its step, so the iteration sees it and goes on.
+    this.#makeReady(task);
+    if (task === this.#stepping) this.#endStep(task);
+    return promise;
+  }
+
+  /** @internal A rejected `CancelledError` if `task` is in a cancelled scope, else null. */
+  checkCancelled(task: Task): Promise<never> | null {
+    const cancelled = cancelledScope(task.scope);
+    if (cancelled === null) return null;
+    if (this.#hooks !== null) this.#emit("beforeCancel", task);
+    return Promise.reject(this.cancelledError(task, cancelled));
+  }
+
+  /** @internal */
+  wake(task: Task, value: unknown): void {
+    if (!this.#unpark(task)) return;
+    task.wakeValue = value;
+    this.#makeReady(task);
+  }
+
+  /** @internal */
+  wakeWithError(task: Task, error: unknown): void {
+    if (!this.#unpark(task)) return;
+    task.wakeError = error;
+    task.hasWakeError = true;
+    this.#makeReady(task);
+  }
+
+  /** @internal Delivers the cancellation of `scope` to `task` if it is parked cancellably. */
+  cancelWait(task: Task, scope: CancelScope): void {
+    const blocker = task.blocker;
+    if (blocker === null || !blocker.cancellable) return;
+    blocker.abortWait(task);
+    if (this.#hooks !== null) this.#emit("beforeCancel", task);
+    this.wakeWithError(task, this.cancelledError(task, scope));
+  }
+
+  /** @internal The error a checkpoint of `task` raises because `scope` was cancelled. */
+  cancelledError(task: Task, scope: CancelScope): CancelledError {
+    const why = scope.timedOut
+      ? "its deadline passed"
+      : scope === this.#root?.ownScope && this.#stopReason !== null
+        ? this.#stopReason.message
+        : scope === task.ownScope
+          ? "task.cancel() was called"
+          : "its scope was cancelled";
+    return new CancelledError(`task '${task.name}' was cancelled: ${why}`);
+  }
+
+  #unpark(task: Task): boolean {
+    const blocker = task.blocker;
+    if (blocker === null) return false;
+    task.blocker = null;
+    if (blocker.external) this.#externalWaits--;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** @internal Puts `entry` on the timer heap (its `deadline` must be set). */
+  addTimer(entry: TimerEntry): void {
+    this.#timers.push(entry);
+  }
+
+  /** @internal Takes `entry` off the timer heap if it is there. */
+  removeTimer(entry: TimerEntry): void {
+    this.#timers.remove(entry);
+  }
+
+  /** @internal Parks `task` until `deadline` on the scheduler's clock. */
+  sleepUntil(task: Task, deadline: number, requested: number): Promise<void> {
+    let timer = task.sleepTimer as SleepTimer | null;
+    if (timer === null) {
+      timer = new SleepTimer(this, task);
+      task.sleepTimer = timer;
+    }
+    timer.deadline = deadline;
+    timer.requested = requested;
+    if (this.#hooks !== null) {
+      timer.startedAt = this.clock.now();
+      this.#emit("beforeSleep", task, requested);
+      this.#emit("onTaskSchedule", task, requested);
+    }
+    this.#timers.push(timer);
+    return this.park(task, timer);
+  }
+
+  /** @internal A sleep ended (fired or cancelled): tell the debugger how long it lasted. */
+  sleepEnded(timer: SleepTimer): void {
+    if (this.#hooks !== null) {
+      this.#emit("afterSleep", timer.task, this.clock.now() - timer.startedAt);
+    }
+  }
+
+  #fireDueTimers(): void {
+    if (this.#timers.size === 0) return;
+    const now = this.clock.now();
+    this.#holdKicks++;
+    try {
+      for (let entry = this.#timers.popDue(now); entry; entry = this.#timers.popDue(now)) {
+        entry.fire();
+      }
+    } finally {
+      this.#holdKicks--;
+    }
+  }
+
+  /** Arms the single Bun timer for the earliest deadline (real clock only). */
+  #armTimer(): void {
+    if (this.#mockClock !== null) return;
+    const top = this.#timers.peek();
+    if (top === undefined) {
+      if (this.#bunTimer !== null) {
+        clearTimeout(this.#bunTimer);
+        this.#bunTimer = null;
+        this.#bunTimerDeadline = Number.POSITIVE_INFINITY;
+      }
+      return;
+    }
+    if (top.deadline >= this.#bunTimerDeadline) return;
+    if (this.#bunTimer !== null) clearTimeout(this.#bunTimer);
+    this.#bunTimerDeadline = top.deadline;
+    const delay = Math.max(0, Math.ceil(top.deadline - this.clock.now()));
+    this.#bunTimer = setTimeout(this.#onBunTimer, delay);
+  }
+
+  readonly #onBunTimer = (): void => {
+    this.#bunTimer = null;
+    this.#bunTimerDeadline = Number.POSITIVE_INFINITY;
+    if (this.#status !== "running") return;
+    this.#fireDueTimers();
+    this.#kickIfIdle();
+    this.#armTimer();
+  };
+
+  #onClockJump(): void {
+    if (this.#status !== "running") return;
+    this.#fireDueTimers();
+    this.#kickIfIdle();
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  #makeReady(task: Task): void {
+    this.#ready.push(task);
+    if (this.#hooks !== null) this.#emit("onTaskSchedule", task, 0);
+    if (this.#iterating) {
+      // Work is queued behind the current step: make sure a step that never ends cannot
+      // hold it up forever.
+      if (!this.#turnArmed) this.#armTurn();
+    } else if (this.#holdKicks === 0) {
+      this.#kickIfIdle();
+    }
+  }
+
+  #kickIfIdle(): void {
+    if (this.#iterating || this.#ready.length === 0 || this.#status !== "running") return;
+    if (this.#manual) this.#tickWaiter?.();
+    else this.#startIteration(false);
+  }
+
+  #startIteration(fireTimers: boolean): void {
+    if (this.#ioTimeout !== null) {
+      const timeout = this.#ioTimeout;
+      this.#ioTimeout = null;
+      if (this.#hooks !== null) this.#emit("afterIo", timeout);
+    }
+    if (fireTimers) this.#fireDueTimers();
+    const batch = this.#ready;
+    if (batch.length === 0) {
+      this.#goIdle();
+      return;
+    }
+    this.#ready = this.#batch;
+    this.#batch = batch;
+    this.#batchIndex = 0;
+    this.#iterating = true;
+    this.#nextStep();
+  }
+
+  #nextStep(): void {
+    const batch = this.#batch;
+    const index = this.#batchIndex;
+    if (index >= batch.length) {
+      this.#endIteration();
+      return;
+    }
+    const task = batch[index] as Task;
+    this.#batchIndex = index + 1;
+    this.#stepping = task;
+    this.#running++;
+    if (this.#hooks !== null) this.#emit("beforeTaskStep", task);
+    if ((index + 1 < batch.length || this.#ready.length > 0) && !this.#turnArmed) {
+      this.#armTurn();
+    }
+    this.#resume(task);
+  }
+
+  #resume(task: Task): void {
+    const start = task.pendingStart;
+    if (start !== null) {
+      task.pendingStart = null;
+      this.#startTask(task, start.fn, start.args);
+      return;
+    }
+    const resolve = task.resolveWake as (value: unknown) => void;
+    const reject = task.rejectWake as (error: unknown) => void;
+    task.resolveWake = task.rejectWake = null;
+    if (task.hasWakeError) {
+      const error = task.wakeError;
+      task.wakeError = undefined;
+      task.hasWakeError = false;
+      reject(error);
+    } else {
+      const value = task.wakeValue;
+      task.wakeValue = undefined;
+      resolve(value);
+    }
+  }
+
+  #endStep(task: Task): void {
+    this.#stepping = null;
+    if (this.#hooks !== null) this.#emit("afterTaskStep", task);
+    this.#nextStep();
+  }
+
+  #endIteration(): void {
+    this.#batch.length = 0;
+    this.#batchIndex = 0;
+    this.#iterating = false;
+    if (this.#manual) {
+      const end = this.#tickEnd;
+      this.#tickEnd = null;
+      end?.();
+      return;
+    }
+    if (this.#status !== "running") return;
+    if (this.#ready.length === 0) {
+      this.#goIdle();
+    } else if (++this.#iterationsSinceTurn < ITERATIONS_PER_TURN) {
+      this.#startIteration(false);
+    } else {
+      // Let Bun poll I/O and run timers; the turn starts the next iteration.
+      this.#iterationsSinceTurn = 0;
+      this.#armTimer();
+      this.#waitForIo(0);
+      this.#armTurn();
+    }
+  }
+
+  /** Nothing is ready: hand control to Bun until a timer or a callback wakes a task. */
+  #goIdle(): void {
+    this.#iterationsSinceTurn = 0;
+    this.#armTimer();
+    if (this.#hooks !== null) {
+      const top = this.#timers.peek();
+      this.#waitForIo(
+        top === undefined ? Number.POSITIVE_INFINITY : top.deadline - this.clock.now(),
+      );
+    }
+    // Only when nothing outside could wake a task does the turn need to look again.
+    if (this.#running === 0 && this.#externalWaits === 0 && !this.#turnArmed) {
+      if (this.#timers.size === 0 || this.#mockClock?.autojump) this.#armTurn();
+    }
+  }
+
+  #waitForIo(timeout: number): void {
+    if (this.#hooks === null || this.#ioTimeout !== null) return;
+    this.#ioTimeout = Math.max(0, timeout);
+    this.#emit("beforeIo", this.#ioTimeout);
+  }
+
+  #armTurn(): void {
+    this.#turnArmed = true;
+    setImmediate(this.#onTurn);
+  }
+
+  /** Runs after the microtask queue has drained. */
+  readonly #onTurn = (): void => {
+    this.#turnArmed = false;
+    if (this.#status !== "running") return;
+    const stalled = this.#stepping;
+    if (stalled !== null) {
+      // The step awaits a promise the loop does not know about; move on without it.
+      this.#endStep(stalled);
+      return;
+    }
+    if (this.#iterating || this.#manual) return;
+    this.#fireDueTimers();
+    if (this.#ready.length > 0) {
+      this.#startIteration(false);
+      return;
+    }
+    const action = this.#idleAction();
+    if (action === "jump") this.#autojump();
+    else if (action === "deadlock") this.#deadlock();
+  };
+
+  #idleAction(): IdleAction {
+    if (this.#running > 0 || this.#externalWaits > 0 || this.#ready.length > 0) return "wait";
+    if (this.#timers.size > 0) return this.#mockClock?.autojump ? "jump" : "wait";
+    return "deadlock";
+  }
+
+  #autojump(): void {
+    const top = this.#timers.peek();
+    if (top === undefined || this.#mockClock === null) return;
+    this.#mockClock.advanceTo(top.deadline);
+    this.#fireDueTimers();
+    this.#kickIfIdle();
+  }
+
+  /**
+   * Every task is parked on something only another task could release. Cancel the tree so
+   * that every `finally` runs, and make `run` reject with the report. If the unwinding itself
+   * deadlocks (a shielded wait), give up on the tree and reject now.
+   */
+  #deadlock(): void {
+    const root = this.#root as Task;
+    const waits: string[] = [];
+    root.ownScope.walk((scope) => {
+      const task = scope.owner;
+      if (task.scope === scope && task.blocker !== null) {
+        waits.push(`'${task.name}' waits on ${task.blocker.describeWait(task)}`);
+      }
+    });
+    const error = new GiambioError(
+      `deadlock: every task is blocked and nothing can wake them (no timer, no I/O, no until() in flight): ${waits.join("; ")}`,
+    );
+    if (this.#stopReason === null) {
+      this.#stop(error);
+      return;
+    }
+    const outcome = this.#outcome as PromiseWithResolvers<unknown>;
+    this.#status = "done";
+    this.#detach?.();
+    if (this.#hooks !== null) this.#emit("onExit");
+    outcome.reject(this.#stopReason);
+    root.state = "failed";
+    root.error = this.#stopReason;
+    this.#tickWaiter?.();
+  }
+
+  // ---------------------------------------------------------------- hooks
+
+  #emit<K extends Hook>(hook: K, ...args: Parameters<BaseDebugger[K]>): void {
+    const hooks = this.#hooks;
+    if (hooks === null) return;
+    try {
+      (hooks[hook] as (...args: unknown[]) => void).apply(hooks, args);
+    } catch (error) {
+      // A broken debugger must never break the program: report once and carry on without it.
+      this.#hooks = null;
+      console.error(
+        `giambio: the debugger's ${hook}() threw; the debugger is now disabled.`,
+        error,
+      );
+    }
+  }
+}
+
+/** The timer entry of a sleeping task; one per task, reused across its sleeps. */
+class SleepTimer implements TimerEntry, Blocker {
+  deadline = 0;
+  timerSeq = 0;
+  heapIndex = -1;
+  requested = 0;
+  startedAt = 0;
+  readonly external = false;
+  readonly cancellable = true;
+
+  constructor(
+    readonly scheduler: Scheduler,
+    readonly task: Task,
+  ) {}
+
+  fire(): void {
+    this.scheduler.sleepEnded(this);
+    this.scheduler.wake(this.task, undefined);
+  }
+
+  abortWait(): void {
+    this.scheduler.removeTimer(this);
+    this.scheduler.sleepEnded(this);
+  }
+
+  describeWait(): string {
+    return `sleep(${this.requested})`;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Sleeps and checkpoints, and the scheduler's clock. All durations are milliseconds.
+ */
+import { checkDuration, checkInstant } from "../arguments.ts";
+import { currentTask } from "./context.ts";
+import { type Blocker, park } from "./park.ts";
+
+/** The running scheduler's clock, in ms (monotonic; virtual under `MockClock`). */
+export function clock(): number {
+  return currentTask().scheduler.clock.now();
+}
+
+/**
+ * Sleeps for `ms`. A cancellation point. `sleep(0)` is a checkpoint: it lets every other
+ * ready task run first. Negative or NaN → `RangeError`.
+ */
+export function sleep(ms: number): Promise<void> {
+  try {
+    const task = currentTask();
+    checkDuration("sleep(ms)", ms);
+    const scheduler = task.scheduler;
+    if (ms === 0) return scheduler.checkpoint(task);
+    if (ms === Number.POSITIVE_INFINITY) return park(task, forever);
+    return scheduler.sleepUntil(task, scheduler.clock.now() + ms, ms);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Sleeps until `clock()` reaches `deadline`; a past deadline is a checkpoint. */
+export function sleepUntil(deadline: number): Promise<void> {
+  try {
+    const task = currentTask();
+    checkInstant("sleepUntil(deadline)", deadline);
+    const scheduler = task.scheduler;
+    const now = scheduler.clock.now();
+    if (deadline <= now) return scheduler.checkpoint(task);
+    if (deadline === Number.POSITIVE_INFINITY) return park(task, forever);
+    return scheduler.sleepUntil(task, deadline, deadline - now);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Sleeps until cancelled. */
+export function sleepForever(): Promise<never> {
+  try {
+    return park(currentTask(), forever);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** `sleep(0)`: a cancellation point that lets every other ready task run first. */
+export function checkpoint(): Promise<void> {
+  try {
+    const task = currentTask();
+    return task.scheduler.checkpoint(task);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+const forever: Blocker = {
+  external: false,
+  cancellable: true,
+  abortWait() {},
+  describeWait: () => "sleepForever()",
+};

@@ -1,0 +1,142 @@
+/**
+ * A task: one async function run by the scheduler, with its own cancel scope. Tasks are
+ * created only by `run` (the root) and `pool.spawn` (children), so every task has a parent
+ * that waits for it.
+ */
+import { CancelledError, GiambioError } from "../errors.ts";
+import { CancelScope } from "./cancel-scope.ts";
+import { maybeCurrentTask } from "./context.ts";
+import type { Blocker } from "./park.ts";
+import type { Pool } from "./pool.ts";
+import type { Scheduler } from "./scheduler.ts";
+import type { TimerEntry } from "./timers.ts";
+
+export type TaskState = "running" | "finished" | "failed" | "cancelled";
+
+let nextTaskId = 1;
+
+export class Task<T = unknown> implements Blocker {
+  readonly id: number = nextTaskId++;
+  readonly name: string;
+  /** `"running"` until the function settles; `"cancelled"` when it ended with `CancelledError`. */
+  state: TaskState = "running";
+  /** The return value, once `state` is `"finished"`. */
+  result: T | undefined = undefined;
+  /** The error the function ended with, once `state` is `"failed"` or `"cancelled"`. */
+  error: unknown = undefined;
+
+  /** @internal The task's own scope: `cancel()` cancels it. */
+  readonly ownScope: CancelScope;
+  /** @internal The innermost scope the task's code is in right now. */
+  scope: CancelScope;
+  /** @internal What the task is parked on; null while it runs or sits in the ready queue. */
+  blocker: Blocker | null = null;
+  /** @internal Settles the promise the task is parked on (set by `park`). */
+  resolveWake: ((value: unknown) => void) | null = null;
+  /** @internal */
+  rejectWake: ((error: unknown) => void) | null = null;
+  /** @internal What the next resume delivers. */
+  wakeValue: unknown = undefined;
+  /** @internal */
+  wakeError: unknown = undefined;
+  /** @internal */
+  hasWakeError = false;
+  /** @internal The function and arguments of a task that has not started yet (the root). */
+  pendingStart: { fn: (...args: never[]) => unknown; args: unknown[] } | null = null;
+  /** @internal The task's sleep timer, reused across its sleeps. */
+  sleepTimer: TimerEntry | null = null;
+
+  readonly external = false;
+  readonly cancellable = true;
+  #joiners: Task[] | null = null;
+  #outsideJoin: PromiseWithResolvers<T> | null = null;
+
+  constructor(
+    /** @internal */ readonly scheduler: Scheduler,
+    name: string,
+    /** @internal The pool the task lives in (null for the root). */ readonly pool: Pool | null,
+    parentScope: CancelScope | null,
+  ) {
+    this.name = name || `task-${this.id}`;
+    this.ownScope = new CancelScope(parentScope, this as Task);
+    this.scope = this.ownScope;
+  }
+
+  /** The task has finished, failed or been cancelled. */
+  get done(): boolean {
+    return this.state !== "running";
+  }
+
+  /**
+   * Cancels this task alone. Returns at once; the task unwinds at its next checkpoint (at once
+   * if it is parked) and ends with state `"cancelled"` unless it swallows the cancellation.
+   */
+  cancel(): void {
+    this.ownScope.cancel();
+  }
+
+  /**
+   * Waits for the task to end: resolves with its value, rejects with its error (or the
+   * `CancelledError` it ended with). Any task may join any task; a cancellation point.
+   * Called outside a running loop it is a plain promise.
+   */
+  join(): Promise<T> {
+    const caller = maybeCurrentTask();
+    if (caller === undefined) {
+      if (this.state !== "running") return this.#settled();
+      this.#outsideJoin ??= Promise.withResolvers<T>();
+      return this.#outsideJoin.promise;
+    }
+    if (caller === this) {
+      return Promise.reject(new GiambioError(`task '${this.name}' cannot join itself`));
+    }
+    if (this.state !== "running") {
+      const cancelled = this.scheduler.checkCancelled(caller);
+      return cancelled ?? this.#settled();
+    }
+    if (this.#joiners === null) this.#joiners = [caller];
+    else this.#joiners.push(caller);
+    return this.scheduler.park(caller, this);
+  }
+
+  /** @internal Called by the scheduler when the function has settled. */
+  settle(): void {
+    const joiners = this.#joiners;
+    this.#joiners = null;
+    const failed = this.state !== "finished";
+    if (joiners !== null) {
+      for (const joiner of joiners) {
+        if (failed) this.scheduler.wakeWithError(joiner, this.error);
+        else this.scheduler.wake(joiner, this.result);
+      }
+    }
+    const outside = this.#outsideJoin;
+    if (outside !== null) {
+      if (failed) outside.reject(this.error);
+      else outside.resolve(this.result as T);
+    }
+  }
+
+  /** @internal Blocker: a joiner was cancelled. */
+  abortWait(joiner: Task): void {
+    const joiners = this.#joiners;
+    if (joiners === null) return;
+    const index = joiners.indexOf(joiner);
+    if (index >= 0) joiners.splice(index, 1);
+  }
+
+  /** @internal Blocker: what a joiner waits on. */
+  describeWait(): string {
+    return `join() of task '${this.name}'`;
+  }
+
+  toString(): string {
+    return `Task(${this.id} '${this.name}', ${this.state})`;
+  }
+
+  #settled(): Promise<T> {
+    return this.state === "finished"
+      ? Promise.resolve(this.result as T)
+      : Promise.reject(this.error ?? new CancelledError(`task '${this.name}' was cancelled`));
+  }
+}

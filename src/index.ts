@@ -1,0 +1,28 @@
+/**
+ * giambio for Bun: the public surface (see README.md and the API contract).
+ */
+
+export type { MockClockOptions } from "./clock.ts";
+export { type Clock, MockClock } from "./clock.ts";
+export { currentTask } from "./core/context.ts";
+export { shield, skipAfter, withTimeout } from "./core/deadlines.ts";
+export { BaseDebugger } from "./core/debugger.ts";
+export { Pool, type PoolOptions, withPool } from "./core/pool.ts";
+export { run } from "./core/run.ts";
+export { Scheduler, type SchedulerOptions } from "./core/scheduler.ts";
+export { checkpoint, clock, sleep, sleepForever, sleepUntil } from "./core/sleep.ts";
+export { Task, type TaskState } from "./core/task.ts";
+export { currentSignal, until } from "./core/until.ts";
+export {
+  BrokenResourceError,
+  CancelledError,
+  EndOfChannel,
+  ErrorGroup,
+  GiambioError,
+  IncompleteReadError,
+  KeyboardInterrupt,
+  ResourceBusyError,
+  ResourceClosedError,
+  TooSlowError,
+  WouldBlock,
+} from "./errors.ts";
