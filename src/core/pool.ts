@@ -9,7 +9,7 @@
  * `ErrorGroup` in the order they happened.
  */
 import { checkDuration, checkFunction } from "../arguments.ts";
-import { CancelledError, ErrorGroup, GiambioError, TooSlowError } from "../errors.ts";
+import { CancelledError, describe, ErrorGroup, GiambioError, TooSlowError } from "../errors.ts";
 import { CancelScope } from "./cancel-scope.ts";
 import { currentTask } from "./context.ts";
 import { type Blocker, park, wake } from "./park.ts";
@@ -54,13 +54,34 @@ export class Pool implements Blocker {
     ...args: A
   ): Task<Awaited<R>> {
     checkFunction("pool.spawn(fn)", fn);
+    return this.#spawn(fn.name, fn, args);
+  }
+
+  /** `spawn` with an explicit task name (shown by the debugger and in deadlock reports). */
+  spawnNamed<A extends unknown[], R>(
+    name: string,
+    fn: (...args: A) => R | PromiseLike<R>,
+    ...args: A
+  ): Task<Awaited<R>> {
+    if (typeof name !== "string") {
+      throw new TypeError(`pool.spawnNamed(name) must be a string, got ${describe(name)}`);
+    }
+    checkFunction("pool.spawnNamed(name, fn)", fn);
+    return this.#spawn(name, fn, args);
+  }
+
+  #spawn<A extends unknown[], R>(
+    name: string,
+    fn: (...args: A) => R | PromiseLike<R>,
+    args: A,
+  ): Task<Awaited<R>> {
     if (this.#finished) {
       throw new GiambioError(
-        `cannot spawn ${fn.name ? `'${fn.name}'` : "a task"} into a pool that has already finished`,
+        `cannot spawn ${name ? `'${name}'` : "a task"} into a pool that has already finished`,
       );
     }
     const scheduler = this.scope.owner.scheduler;
-    const task = new Task(scheduler, fn.name, this, this.scope);
+    const task = new Task(scheduler, name, this, this.scope);
     this.#live++;
     scheduler.spawn(task, fn as (...args: never[]) => unknown, args);
     return task as Task<Awaited<R>>;
