@@ -49,6 +49,17 @@ export function wakeWithError(task: Task, error: unknown): void {
   task.scheduler.wakeWithError(task, error);
 }
 
+/**
+ * Call before registering a waiter: a rejected promise when `task` cannot start a wait now —
+ * `CancelledError` in a cancelled scope, `GiambioError` when it is already parked (a wait it
+ * did not await, or `Promise.all` over several waits) — else null. Registering first and
+ * letting `park` refuse also works, except that a second registration of an already parked
+ * task in the *same* structure cannot be told apart from the first; this check avoids it.
+ */
+export function refuseWait(task: Task): Promise<never> | null {
+  return task.scheduler.refuseWait(task);
+}
+
 /** `CancelledError` (rejected) if `task` is in a cancelled scope, else null: a cancellation point. */
 export function checkCancelled(task: Task): Promise<never> | null {
   return task.scheduler.checkCancelled(task);

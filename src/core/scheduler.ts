@@ -193,7 +193,7 @@ export class Scheduler {
 
   /** Hooks into the process (SIGINT) and the mock clock for the duration of the run. */
   #attach(): void {
-    const detachClock = this.#mockClock?.onJump(() => this.#onClockJump());
+    const detachClock = this.#mockClock?.onJump(() => this.#onTimeMoved());
     let onSigint: (() => void) | null = null;
     if (this.handleSignals) {
       onSigint = () => {
@@ -288,7 +288,7 @@ export class Scheduler {
     task.settle();
     task.pool?.childFinished(task);
     if (task === this.#root) this.#finishRun(task);
-    if (task === this.#stepping) this.#endStep(task);
+    this.#afterStepOrDetour(task);
   }
 
   // ---------------------------------------------------------------- parking
@@ -296,12 +296,8 @@ export class Scheduler {
   /** @internal See `park()` in park.ts. */
   park<T>(task: Task, blocker: Blocker): Promise<T> {
     if (task.blocker !== null) {
-      blocker.abortWait(task);
-      return Promise.reject(
-        new GiambioError(
-          `task '${task.name}' is already waiting on ${task.blocker.describeWait(task)}; a task waits on one thing at a time (spawn tasks in a pool to wait on several)`,
-        ),
-      );
+      if (blocker !== task.blocker) blocker.abortWait(task);
+      return this.#alreadyWaiting(task);
     }
     if (blocker.cancellable) {
       const cancelled = cancelledScope(task.scope);
@@ -318,7 +314,7 @@ export class Scheduler {
       task.resolveWake = resolve as (value: unknown) => void;
       task.rejectWake = reject;
     });
-    if (task === this.#stepping) this.#endStep(task);
+    this.#afterStepOrDetour(task);
     return promise;
   }
 
@@ -340,6 +336,23 @@ export class Scheduler {
     this.#makeReady(task);
     if (task === this.#stepping) this.#endStep(task);
     return promise;
+  }
+
+  /**
+   * @internal A rejected promise when `task` cannot start a wait now: it is in a cancelled
+   * scope, or it is already parked (a wait it did not await). Call before registering.
+   */
+  refuseWait(task: Task): Promise<never> | null {
+    return task.blocker !== null ? this.#alreadyWaiting(task) : this.checkCancelled(task);
+  }
+
+  #alreadyWaiting(task: Task): Promise<never> {
+    const what = (task.blocker as Blocker).describeWait(task);
+    return Promise.reject(
+      new GiambioError(
+        `task '${task.name}' is already waiting on ${what}; a task waits on one thing at a time (spawn tasks in a pool to wait on several)`,
+      ),
+    );
   }
 
   /** @internal A rejected `CancelledError` if `task` is in a cancelled scope, else null. */
@@ -408,6 +421,8 @@ export class Scheduler {
 
   /** @internal Parks `task` until `deadline` on the scheduler's clock. */
   sleepUntil(task: Task, deadline: number, requested: number): Promise<void> {
+    const refused = this.refuseWait(task);
+    if (refused !== null) return refused;
     let timer = task.sleepTimer as SleepTimer | null;
     if (timer === null) {
       timer = new SleepTimer(this, task);
@@ -466,16 +481,16 @@ export class Scheduler {
   readonly #onBunTimer = (): void => {
     this.#bunTimer = null;
     this.#bunTimerDeadline = Number.POSITIVE_INFINITY;
-    if (this.#status !== "running") return;
-    this.#fireDueTimers();
-    this.#kickIfIdle();
-    this.#armTimer();
+    this.#onTimeMoved();
   };
 
-  #onClockJump(): void {
+  /** The Bun timer fired or the mock clock jumped: fire what is due, then run or go idle. */
+  #onTimeMoved(): void {
     if (this.#status !== "running") return;
     this.#fireDueTimers();
-    this.#kickIfIdle();
+    if (this.#iterating) return;
+    if (this.#ready.length > 0) this.#kickIfIdle();
+    else this.#goIdle();
   }
 
   // ---------------------------------------------------------------- the loop
@@ -555,6 +570,17 @@ export class Scheduler {
       task.wakeValue = undefined;
       resolve(value);
     }
+  }
+
+  /**
+   * A task parked or finished. If it was the step in progress, the iteration goes on. If it
+   * ran outside any step (its first step inside `spawn`, or a task that had awaited a
+   * foreign promise) while the loop was idle, the loop looks again at what it waits for:
+   * the task may have added a timer, or been the last thing that could wake the others.
+   */
+  #afterStepOrDetour(task: Task): void {
+    if (task === this.#stepping) this.#endStep(task);
+    else if (!this.#iterating && this.#status === "running") this.#goIdle();
   }
 
   #endStep(task: Task): void {

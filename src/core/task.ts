@@ -49,7 +49,8 @@ export class Task<T = unknown> implements Blocker {
   readonly external = false;
   readonly cancellable = true;
   #joiners: Task[] | null = null;
-  #outsideJoin: PromiseWithResolvers<T> | null = null;
+  // Typed loosely on purpose: a resolver parameter would make Task<T> invariant in T.
+  #outsideJoin: PromiseWithResolvers<unknown> | null = null;
 
   constructor(
     /** @internal */ readonly scheduler: Scheduler,
@@ -84,8 +85,8 @@ export class Task<T = unknown> implements Blocker {
     const caller = maybeCurrentTask();
     if (caller === undefined) {
       if (this.state !== "running") return this.#settled();
-      this.#outsideJoin ??= Promise.withResolvers<T>();
-      return this.#outsideJoin.promise;
+      this.#outsideJoin ??= Promise.withResolvers<unknown>();
+      return this.#outsideJoin.promise as Promise<T>;
     }
     if (caller === this) {
       return Promise.reject(new GiambioError(`task '${this.name}' cannot join itself`));
@@ -113,7 +114,7 @@ export class Task<T = unknown> implements Blocker {
     const outside = this.#outsideJoin;
     if (outside !== null) {
       if (failed) outside.reject(this.error);
-      else outside.resolve(this.result as T);
+      else outside.resolve(this.result);
     }
   }
 

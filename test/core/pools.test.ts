@@ -1,0 +1,380 @@
+/**
+ * Pools and their error rules: siblings cancelled, everything awaited, one error rethrown
+ * unchanged, several as ErrorGroup, nothing lost, no task outliving its pool.
+ */
+import { describe, expect, test } from "bun:test";
+import {
+  CancelledError,
+  checkpoint,
+  ErrorGroup,
+  GiambioError,
+  type Pool,
+  run,
+  skipAfter,
+  sleep,
+  sleepForever,
+  type Task,
+  TooSlowError,
+  withPool,
+  withTimeout,
+} from "../../src/index.ts";
+
+describe("pool errors", () => {
+  test("a child that fails while the parent body is still sleeping reaches the parent", async () => {
+    const order: string[] = [];
+    const error = await run(async () => {
+      try {
+        await withPool(async (pool) => {
+          pool.spawn(async () => {
+            await sleep(10);
+            throw new RangeError("child failed");
+          });
+          try {
+            await sleep(10_000);
+          } finally {
+            order.push("body unwound");
+          }
+        });
+      } catch (e) {
+        order.push("caught");
+        return e;
+      }
+    });
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe("child failed");
+    expect(order).toEqual(["body unwound", "caught"]);
+  });
+
+  test("two children failing at once give an ErrorGroup in order of occurrence", async () => {
+    const a = new Error("a");
+    const b = new TypeError("b");
+    const error = await run(() =>
+      withPool(async (pool) => {
+        pool.spawn(async () => {
+          await sleep(10);
+          throw a;
+        });
+        pool.spawn(async () => {
+          await sleep(10);
+          throw b;
+        });
+      }).catch((e) => e),
+    );
+    expect(error).toBeInstanceOf(ErrorGroup);
+    expect(error).toBeInstanceOf(AggregateError);
+    expect((error as ErrorGroup).errors).toEqual([a, b]);
+    expect((error as Error).message).toContain("Error: a; TypeError: b");
+  });
+
+  test("an error raised in a sibling's finally block while unwinding is not lost", async () => {
+    const first = new Error("first");
+    const cleanup = new Error("cleanup failed");
+    const error = await run(() =>
+      withPool(async (pool) => {
+        pool.spawn(async () => {
+          try {
+            await sleepForever();
+          } finally {
+            // biome-ignore lint/correctness/noUnsafeFinally: the point of the test
+            throw cleanup;
+          }
+        });
+        await sleep(5);
+        throw first;
+      }).catch((e) => e),
+    );
+    expect(error).toBeInstanceOf(ErrorGroup);
+    expect((error as ErrorGroup).errors).toEqual([first, cleanup]);
+  });
+
+  test("the body's own error cancels the children and is rethrown unchanged", async () => {
+    const boom = new SyntaxError("body");
+    let childCancelled = false;
+    const error = await run(() =>
+      withPool(async (pool) => {
+        pool.spawn(async () => {
+          try {
+            await sleepForever();
+          } catch (e) {
+            childCancelled = e instanceof CancelledError;
+            throw e;
+          }
+        });
+        throw boom;
+      }).catch((e) => e),
+    );
+    expect(error).toBe(boom);
+    expect(childCancelled).toBe(true);
+  });
+
+  test("a synchronous function can be spawned; its throw is an error of the pool", async () => {
+    const error = await run(() =>
+      withPool((pool) => {
+        pool.spawn(() => {
+          throw new Error("sync throw");
+        });
+      }).catch((e) => e),
+    );
+    expect((error as Error).message).toBe("sync throw");
+  });
+
+  test("non-Error values thrown by a child are preserved", async () => {
+    const thrown = await run(() =>
+      withPool((pool) => {
+        pool.spawn(async () => {
+          throw "a string";
+        });
+      }).catch((e) => e),
+    );
+    expect(thrown).toBe("a string");
+  });
+});
+
+describe("tasks and joins", () => {
+  test("join returns the value; a sibling can join; joining a failed task rethrows", async () => {
+    const failure = new Error("nope");
+    const result = await run(async () => {
+      const values: unknown[] = [];
+      const error = await withPool(async (pool) => {
+        const worker = pool.spawn(async () => {
+          await sleep(10);
+          return 42;
+        });
+        pool.spawn(async function sibling() {
+          values.push(await worker.join());
+        });
+        values.push(await worker.join());
+        const failing = pool.spawn(async () => {
+          await sleep(5);
+          throw failure;
+        });
+        await failing.join();
+      }).catch((e) => e);
+      return { values, error };
+    });
+    expect(result.values).toEqual([42, 42]);
+    // The joiner rethrew the same error the child raised: reported once, not twice.
+    expect(result.error).toBe(failure);
+  });
+
+  test("task state, result and error", async () => {
+    await run(async () => {
+      let ok: Task<number> | undefined;
+      let bad: Task<never> | undefined;
+      let stopped: Task<void> | undefined;
+      await withPool(async (pool) => {
+        ok = pool.spawn(async () => 1);
+        stopped = pool.spawn(() => sleepForever());
+        expect(ok.state).toBe("running");
+        expect(ok.done).toBe(false);
+        await sleep(1);
+        stopped.cancel();
+        bad = pool.spawn(async () => {
+          throw new Error("bad");
+        });
+      }).catch(() => {});
+      expect(ok?.state).toBe("finished");
+      expect(ok?.done).toBe(true);
+      expect(ok?.result).toBe(1);
+      expect(bad?.state).toBe("failed");
+      expect((bad?.error as Error).message).toBe("bad");
+      expect(stopped?.state).toBe("cancelled");
+      expect(stopped?.error).toBeInstanceOf(CancelledError);
+    });
+  });
+
+  test("a task cannot join itself", async () => {
+    await run(async () => {
+      await withPool(async (pool) => {
+        const self: { task?: Task } = {};
+        self.task = pool.spawn(async () => {
+          await checkpoint();
+          return (self.task as Task).join();
+        });
+        await expect(self.task.join()).rejects.toThrow("cannot join itself");
+      }).catch(() => {});
+    });
+  });
+
+  test("join is a cancellation point and leaves no joiner behind", async () => {
+    await run(async () => {
+      await withPool(async (pool) => {
+        const slow = pool.spawn(async () => {
+          await sleep(40);
+          return "slow";
+        });
+        const value = await skipAfter(5, () => slow.join());
+        expect(value).toBeUndefined();
+        // The cancelled joiner is gone: the task still finishes and can be joined again.
+        expect(await slow.join()).toBe("slow");
+      });
+    });
+  });
+
+  test("join from outside the loop is a plain promise", async () => {
+    let task: Task<number> | undefined;
+    const done = run(async () => {
+      await withPool(async (pool) => {
+        task = pool.spawn(async () => {
+          await sleep(10);
+          return 9;
+        });
+      });
+    });
+    await Bun.sleep(1);
+    expect(await (task as Task<number>).join()).toBe(9);
+    await done;
+  });
+
+  test("pool.tasks lists the live children", async () => {
+    await run(async () => {
+      await withPool(async (pool) => {
+        const a = pool.spawn(async function a() {
+          await sleep(10);
+        });
+        const b = pool.spawn(async function b() {
+          await sleep(20);
+        });
+        expect(pool.tasks).toEqual([a, b]);
+        await a.join();
+        expect(pool.tasks).toEqual([b]);
+      });
+    });
+  });
+});
+
+describe("structure", () => {
+  test("no task outlives its pool, even one that ignores cancellation for a while", async () => {
+    const events: string[] = [];
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          try {
+            await sleepForever();
+          } finally {
+            // A foreign await in cleanup: the pool still waits for it.
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            events.push("child cleanup done");
+          }
+        });
+        await sleep(5);
+        pool.cancel();
+      });
+      events.push("pool exited");
+    });
+    expect(events).toEqual(["child cleanup done", "pool exited"]);
+  });
+
+  test("spawning into a finished pool is a GiambioError", async () => {
+    await run(async () => {
+      let saved: Pool | undefined;
+      await withPool((pool) => {
+        saved = pool;
+      });
+      expect(() => saved?.spawn(async function late() {})).toThrow(
+        new GiambioError("cannot spawn 'late' into a pool that has already finished"),
+      );
+    });
+  });
+
+  test("a child may spawn into its parent's pool while the pool waits", async () => {
+    const order: string[] = [];
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          await sleep(10);
+          pool.spawn(async () => {
+            await sleep(10);
+            order.push("grandchild");
+          });
+          order.push("child");
+        });
+      });
+      order.push("exited");
+    });
+    expect(order).toEqual(["child", "grandchild", "exited"]);
+  });
+
+  test("a withPool that is not awaited is reported, not silently orphaned", async () => {
+    const error = await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          void withPool(async (inner) => {
+            inner.spawn(sleepForever);
+          });
+        });
+      });
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(GiambioError);
+    expect((error as Error).message).toContain("await every withPool()");
+  });
+
+  test("withPool resolves with the body's value", async () => {
+    expect(await run(() => withPool(async () => "value"))).toBe("value");
+  });
+});
+
+describe("deadlines", () => {
+  test("withPool({ timeout }) is a withTimeout", async () => {
+    const error = await run(() => withPool(() => sleepForever(), { timeout: 10 }).catch((e) => e));
+    expect(error).toBeInstanceOf(TooSlowError);
+    expect((error as TooSlowError).timeout).toBe(10);
+    expect((error as Error).message).toBe("the operation timed out after 10 ms");
+  });
+
+  test("a skipAfter that finished early never fires later", async () => {
+    await run(async () => {
+      const value = await skipAfter(20, async () => "quick");
+      expect(value).toBe("quick");
+      // If the stale deadline fired, this sleep would be cancelled (and the run would fail).
+      await sleep(50);
+      const again = await withTimeout(20, async () => "quick too");
+      expect(again).toBe("quick too");
+      await sleep(50);
+    });
+  });
+
+  test("a million deadlines entered and left leave nothing behind", async () => {
+    await run(async () => {
+      for (let i = 0; i < 20_000; i++) await withTimeout(1000, () => i);
+      // The heap is empty again: nothing keeps the loop busy, the run ends at once.
+    });
+  });
+
+  test("the body's value is returned when it beats the deadline", async () => {
+    expect(await run(() => withTimeout(100, async () => 3))).toBe(3);
+    expect(await run(() => skipAfter(100, async () => 4))).toBe(4);
+  });
+
+  test("an error inside withTimeout wins over the timeout", async () => {
+    const error = await run(() =>
+      withTimeout(10, async () => {
+        try {
+          await sleepForever();
+        } finally {
+          // biome-ignore lint/correctness/noUnsafeFinally: the point of the test
+          throw new URIError("cleanup");
+        }
+      }).catch((e) => e),
+    );
+    expect(error).toBeInstanceOf(URIError);
+  });
+
+  test("an outer cancellation passes through an inner pool to the scope that caused it", async () => {
+    const seen: string[] = [];
+    await run(async () => {
+      const value = await skipAfter(10, async () => {
+        await withPool(async (inner) => {
+          inner.spawn(sleepForever);
+          await sleepForever();
+        }).catch((e) => {
+          seen.push((e as Error).name);
+          throw e;
+        });
+        return "not here";
+      });
+      expect(value).toBeUndefined();
+    });
+    expect(seen).toEqual(["CancelledError"]);
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * Records labelled events with their time since creation, so tests can assert the order of
+ * what happened and roughly when (in units of a base duration), never exact times.
+ */
+export class Timeline {
+  readonly #start = performance.now();
+  readonly events: { label: string; at: number }[] = [];
+
+  constructor(
+    /** The test's unit of time in ms (giambio's scripts use seconds; we scale them down). */
+    readonly unit: number,
+  ) {}
+
+  mark(label: string): void {
+    this.events.push({ label, at: performance.now() - this.#start });
+  }
+
+  get labels(): string[] {
+    return this.events.map((event) => event.label);
+  }
+
+  /** When `label` happened, in units (e.g. 2.03 for an event about 2 units in). */
+  unitsAt(label: string): number {
+    const event = this.events.find((e) => e.label === label);
+    if (event === undefined) throw new Error(`no event '${label}' in ${this.labels.join(", ")}`);
+    return event.at / this.unit;
+  }
+}
+
+/**
+ * Timing bounds on a 2-core noisy machine: not early (timers never fire before their
+ * deadline) and not absurdly late.
+ */
+export function expectAround(units: number, expected: number, slack = 0.9): void {
+  if (units < expected - 0.05 || units > expected + slack) {
+    throw new Error(`expected about ${expected} units, got ${units.toFixed(2)}`);
+  }
+}
