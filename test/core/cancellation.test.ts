@@ -177,6 +177,7 @@ describe("shield", () => {
             await checkpoint();
           } catch (error) {
             seen.push(`then ${(error as Error).name}`);
+            // biome-ignore lint/correctness/noUnsafeFinally: rethrowing the cancellation is the point
             throw error;
           }
         }

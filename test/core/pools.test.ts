@@ -177,7 +177,7 @@ describe("tasks and joins", () => {
       expect(ok?.done).toBe(true);
       expect(ok?.result).toBe(1);
       expect(bad?.state).toBe("failed");
-      expect((bad?.error as Error).message).toBe("bad");
+      expect((bad?.error as Error | undefined)?.message).toBe("bad");
       expect(stopped?.state).toBe("cancelled");
       expect(stopped?.error).toBeInstanceOf(CancelledError);
     });
