@@ -215,21 +215,31 @@ export class Scheduler {
     this.#root?.ownScope.cancel();
   }
 
+  /** The root task has settled (or been given up on): close the step and settle the run. */
   #finishRun(root: Task): void {
+    if (this.#stepping !== null) {
+      const task = this.#stepping;
+      this.#stepping = null;
+      if (this.#hooks !== null) this.#emit("afterTaskStep", task);
+    }
     this.#status = "done";
+    this.#iterating = false;
+    this.#batch.length = 0;
+    this.#batchIndex = 0;
+    this.#ready.length = 0;
     this.#detach?.();
     this.#detach = null;
     if (this.#bunTimer !== null) clearTimeout(this.#bunTimer);
     this.#bunTimer = null;
     this.#bunTimerDeadline = Number.POSITIVE_INFINITY;
-    this.#tickWaiter?.();
     if (this.#hooks !== null) this.#emit("onExit");
+    // A pending manual tick() ends with the run.
+    const tickEnd = this.#tickEnd ?? this.#tickWaiter;
+    this.#tickEnd = this.#tickWaiter = null;
+    tickEnd?.();
     const outcome = this.#outcome as PromiseWithResolvers<unknown>;
-    const reason = this.#stopReason;
-    if (root.state === "finished" && reason === null) outcome.resolve(root.result);
-    else if (reason !== null && (root.state !== "failed" || root.error === reason)) {
-      outcome.reject(reason);
-    } else outcome.reject(root.error);
+    if (root.state === "finished") outcome.resolve(root.result);
+    else outcome.reject(root.error);
   }
 
   // ---------------------------------------------------------------- tasks
@@ -272,6 +282,16 @@ export class Scheduler {
       );
       task.scope.cancel();
     }
+    if (
+      task === this.#root &&
+      this.#stopReason !== null &&
+      (!failed || error instanceof CancelledError)
+    ) {
+      // The tree was cancelled because of SIGINT or a deadlock: that is how the run ended
+      // (unless main failed with an error of its own, which must not be lost).
+      failed = true;
+      error = this.#stopReason;
+    }
     if (failed) {
       task.error = error;
       task.state = error instanceof CancelledError ? "cancelled" : "failed";
@@ -288,7 +308,7 @@ export class Scheduler {
     task.settle();
     task.pool?.childFinished(task);
     if (task === this.#root) this.#finishRun(task);
-    this.#afterStepOrDetour(task);
+    else this.#afterStepOrDetour(task);
   }
 
   // ---------------------------------------------------------------- parking
@@ -487,6 +507,7 @@ export class Scheduler {
   /** The Bun timer fired or the mock clock jumped: fire what is due, then run or go idle. */
   #onTimeMoved(): void {
     if (this.#status !== "running") return;
+    this.#endIoWait();
     this.#fireDueTimers();
     if (this.#iterating) return;
     if (this.#ready.length > 0) this.#kickIfIdle();
@@ -514,11 +535,7 @@ export class Scheduler {
   }
 
   #startIteration(fireTimers: boolean): void {
-    if (this.#ioTimeout !== null) {
-      const timeout = this.#ioTimeout;
-      this.#ioTimeout = null;
-      if (this.#hooks !== null) this.#emit("afterIo", timeout);
-    }
+    this.#endIoWait();
     if (fireTimers) this.#fireDueTimers();
     const batch = this.#ready;
     if (batch.length === 0) {
@@ -629,6 +646,14 @@ export class Scheduler {
     }
   }
 
+  /** The loop has control again after waiting on Bun's event loop. */
+  #endIoWait(): void {
+    const timeout = this.#ioTimeout;
+    if (timeout === null) return;
+    this.#ioTimeout = null;
+    if (this.#hooks !== null) this.#emit("afterIo", timeout);
+  }
+
   #waitForIo(timeout: number): void {
     if (this.#hooks === null || this.#ioTimeout !== null) return;
     this.#ioTimeout = Math.max(0, timeout);
@@ -651,6 +676,7 @@ export class Scheduler {
       return;
     }
     if (this.#iterating || this.#manual) return;
+    this.#endIoWait();
     this.#fireDueTimers();
     if (this.#ready.length > 0) {
       this.#startIteration(false);
@@ -696,14 +722,10 @@ export class Scheduler {
       this.#stop(error);
       return;
     }
-    const outcome = this.#outcome as PromiseWithResolvers<unknown>;
-    this.#status = "done";
-    this.#detach?.();
-    if (this.#hooks !== null) this.#emit("onExit");
-    outcome.reject(this.#stopReason);
     root.state = "failed";
     root.error = this.#stopReason;
-    this.#tickWaiter?.();
+    root.settle();
+    this.#finishRun(root);
   }
 
   // ---------------------------------------------------------------- hooks
