@@ -73,7 +73,7 @@ export class Scheduler {
   /** While > 0, wake-ups only queue tasks (the loop is collecting several at once). */
   #holdKicks = 0;
 
-  readonly #timers = new TimerHeap();
+  #timers = new TimerHeap();
   #bunTimer: ReturnType<typeof setTimeout> | null = null;
   #bunTimerDeadline = Number.POSITIVE_INFINITY;
 
@@ -178,6 +178,12 @@ export class Scheduler {
     this.#status = "running";
     this.#manual = manual;
     this.#stopReason = null;
+    // A scheduler can run again; nothing of an earlier run (say, one given up on after a
+    // deadlock) may leak into this one.
+    this.#timers = new TimerHeap();
+    this.#running = 0;
+    this.#externalWaits = 0;
+    this.#iterationsSinceTurn = 0;
     this.#outcome = Promise.withResolvers();
     const root = new Task(this, main.name || "main", null, null);
     root.pendingStart = { fn: main, args };
@@ -345,14 +351,16 @@ export class Scheduler {
    * before the caller continues.
    */
   checkpoint(task: Task): Promise<void> {
-    if (task.blocker !== null) return this.park(task, task.blocker);
-    const cancelled = this.checkCancelled(task);
-    if (cancelled !== null) return cancelled;
+    const refused = this.refuseWait(task);
+    if (refused !== null) return refused;
     const promise = new Promise<void>((resolve, reject) => {
       task.resolveWake = resolve as (value: unknown) => void;
       task.rejectWake = reject;
     });
     this.#running--;
+    // Marked as waiting while it sits in the ready queue, so that a second wait started
+    // before it resumes (a checkpoint it did not await) is refused instead of corrupting it.
+    task.blocker = inReadyQueue;
     task.wakeValue = undefined;
     // Queue the task before ending its step, so the iteration sees it and goes on.
     this.#makeReady(task);
@@ -576,6 +584,7 @@ export class Scheduler {
       this.#startTask(task, start.fn, start.args);
       return;
     }
+    task.blocker = null;
     const resolve = task.resolveWake as (value: unknown) => void;
     const reject = task.rejectWake as (error: unknown) => void;
     task.resolveWake = task.rejectWake = null;
@@ -759,6 +768,14 @@ function callStartingFn(): unknown {
   const args = startingArgs;
   return fn.apply(undefined, args);
 }
+
+/** The blocker of a task queued by its own `checkpoint()`: nothing to undo or cancel. */
+const inReadyQueue: Blocker = {
+  external: false,
+  cancellable: false,
+  abortWait() {},
+  describeWait: () => "checkpoint()",
+};
 
 /** The timer entry of a sleeping task; one per task, reused across its sleeps. */
 class SleepTimer implements TimerEntry, Blocker {

@@ -131,6 +131,10 @@ describe("bad input", () => {
       expect(((second as PromiseRejectedResult).reason as Error).message).toContain(
         "already waiting on sleep(5)",
       );
+      const queued = checkpoint();
+      await expect(sleep(1)).rejects.toThrow("already waiting on checkpoint()");
+      await queued;
+      await sleep(1);
     });
   });
 });
