@@ -39,9 +39,11 @@ export class Event<T = void> {
 
   /**
    * Sets the event with `value` and wakes every waiting task, in the order they started
-   * waiting. Does not yield: the woken tasks run when the caller next suspends. Callable
-   * from anywhere, also outside a task. An event is set once: a second `set()` throws
-   * `GiambioError` naming the value it already holds.
+   * waiting. Does not yield: the woken tasks run when the caller next suspends. An event is
+   * set once: a second `set()` throws `GiambioError` naming the value it already holds.
+   * Callable outside a task too, but the loop cannot see such a caller coming: if every task
+   * waits on things only outside code will set, that is reported as a deadlock; await the
+   * outside world with `until()` instead.
    */
   set(value: T): void {
     if (this.#isSet) {

@@ -104,5 +104,7 @@ export class Lock {
 }
 
 function ownerName(owner: Task | null): string {
-  return owner === null ? "nobody" : `task '${owner.name}'`;
+  if (owner === null) return "nobody";
+  // A task that ended without releasing keeps the lock: say so, it is the bug to look for.
+  return owner.done ? `task '${owner.name}', which has ended` : `task '${owner.name}'`;
 }

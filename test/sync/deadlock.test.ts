@@ -55,6 +55,19 @@ describe("deadlock detection on synchronization primitives", () => {
     expect(second.statistics().tasksWaiting).toBe(0);
   }, 5000);
 
+  test("a lock whose owner ended without releasing it", async () => {
+    const lock = new Lock();
+    const message = await deadlockReport(async () => {
+      await withPool((pool) => {
+        pool.spawnNamed("careless", () => lock.acquire());
+      });
+      await lock.acquire();
+    });
+    expect(message).toContain(
+      "'main' waits on Lock.acquire() (held by task 'careless', which has ended)",
+    );
+  }, 5000);
+
   test("a Semaphore with no permit left", async () => {
     const semaphore = new Semaphore(1);
     const message = await deadlockReport(async () => {
