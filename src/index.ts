@@ -26,3 +26,13 @@ export {
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";
+export {
+  type ChannelStatistics,
+  openMemoryChannel,
+  ReceiveChannel,
+  SendChannel,
+} from "./sync/channel.ts";
+export { Event, type EventStatistics } from "./sync/event.ts";
+export { Lock, type LockStatistics } from "./sync/lock.ts";
+export { Queue, type QueueStatistics } from "./sync/queue.ts";
+export { Semaphore, type SemaphoreStatistics } from "./sync/semaphore.ts";

@@ -1,0 +1,138 @@
+import { describe, expect, test } from "bun:test";
+import {
+  CancelledError,
+  checkpoint,
+  Event,
+  GiambioError,
+  run,
+  skipAfter,
+  TooSlowError,
+  withPool,
+  withTimeout,
+} from "../../src/index.ts";
+
+describe("Event", () => {
+  test("wait() resolves with the value given to set(); isSet and value follow", async () => {
+    const event = new Event<string>();
+    expect(event.isSet).toBe(false);
+    expect(event.value).toBeUndefined();
+    const got = await run(async () => {
+      let received: string | undefined;
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          received = await event.wait();
+        });
+        event.set("go");
+      });
+      return received;
+    });
+    expect(got).toBe("go");
+    expect(event.isSet).toBe(true);
+    expect(event.value).toBe("go");
+  });
+
+  test("wait() on an event already set returns its value at once", async () => {
+    const event = new Event<number>();
+    event.set(7);
+    expect(await run(() => event.wait())).toBe(7);
+  });
+
+  test("an Event<void> is set without an argument", async () => {
+    const event = new Event();
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(() => event.wait());
+        event.set();
+      });
+    });
+    expect(event.isSet).toBe(true);
+  });
+
+  test("a second set() throws GiambioError naming the value already held", () => {
+    const event = new Event<number>();
+    event.set(1);
+    expect(() => event.set(2)).toThrow(GiambioError);
+    expect(() => event.set(2)).toThrow(/already set \(with value 1\)/);
+    expect(event.value).toBe(1);
+  });
+
+  test("set() does not yield: waiters run when the setter next suspends", async () => {
+    const log: string[] = [];
+    const event = new Event<number>();
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          log.push(`waiter got ${await event.wait()}`);
+        });
+        event.set(1);
+        log.push("setter after set");
+        await checkpoint();
+        log.push("setter after checkpoint");
+      });
+    });
+    expect(log).toEqual(["setter after set", "waiter got 1", "setter after checkpoint"]);
+  });
+
+  test("waiters wake in the order they started waiting", async () => {
+    const order: number[] = [];
+    const event = new Event();
+    await run(async () => {
+      await withPool(async (pool) => {
+        for (let i = 0; i < 50; i++) {
+          pool.spawn(async () => {
+            await event.wait();
+            order.push(i);
+          });
+        }
+        expect(event.statistics().tasksWaiting).toBe(50);
+        event.set();
+      });
+    });
+    expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  test("a cancelled waiter leaves the queue; the others still get the value", async () => {
+    const event = new Event<string>();
+    const got: string[] = [];
+    await run(async () => {
+      await withPool(async (pool) => {
+        const doomed = pool.spawn(() => event.wait());
+        pool.spawn(async () => {
+          got.push(await event.wait());
+        });
+        expect(event.statistics().tasksWaiting).toBe(2);
+        doomed.cancel();
+        await checkpoint();
+        expect(doomed.state).toBe("cancelled");
+        expect(event.statistics().tasksWaiting).toBe(1);
+        event.set("v");
+      });
+    });
+    expect(got).toEqual(["v"]);
+    expect(event.statistics().tasksWaiting).toBe(0);
+  });
+
+  test("wait() is a cancellation point even when the event is already set", async () => {
+    const event = new Event<number>();
+    event.set(1);
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.cancel();
+        await expect(event.wait()).rejects.toBeInstanceOf(CancelledError);
+      });
+    });
+  });
+
+  test("wait() under withTimeout rejects with TooSlowError and leaves no waiter", async () => {
+    const event = new Event();
+    await run(async () => {
+      await expect(withTimeout(20, () => event.wait())).rejects.toBeInstanceOf(TooSlowError);
+      expect(await skipAfter(20, () => event.wait())).toBeUndefined();
+    });
+    expect(event.statistics().tasksWaiting).toBe(0);
+  }, 5000);
+
+  test("wait() outside a running loop rejects with GiambioError", async () => {
+    await expect(new Event().wait()).rejects.toThrow(/giambio is not running/);
+  });
+});

@@ -1,0 +1,214 @@
+import { describe, expect, test } from "bun:test";
+import {
+  CancelledError,
+  checkpoint,
+  currentTask,
+  GiambioError,
+  Lock,
+  run,
+  sleep,
+  TooSlowError,
+  withPool,
+  withTimeout,
+} from "../../src/index.ts";
+
+describe("Lock", () => {
+  test("one holder at a time; locked and owner follow", async () => {
+    const lock = new Lock();
+    let inside = 0;
+    let maxInside = 0;
+    await run(async () => {
+      await withPool(async (pool) => {
+        for (let i = 0; i < 5; i++) {
+          pool.spawn(() =>
+            lock.withLock(async () => {
+              inside++;
+              maxInside = Math.max(maxInside, inside);
+              expect(lock.locked).toBe(true);
+              expect(lock.statistics().owner).toBe(currentTask());
+              await sleep(2);
+              inside--;
+            }),
+          );
+        }
+      });
+    });
+    expect(maxInside).toBe(1);
+    expect(lock.locked).toBe(false);
+    expect(lock.statistics()).toEqual({ locked: false, owner: null, tasksWaiting: 0 });
+  }, 5000);
+
+  test("waiters get the lock in the order they asked (hand-off is FIFO)", async () => {
+    const lock = new Lock();
+    const order: number[] = [];
+    await run(async () => {
+      await lock.acquire();
+      await withPool(async (pool) => {
+        for (let i = 0; i < 50; i++) {
+          pool.spawn(() => lock.withLock(() => order.push(i)));
+        }
+        expect(lock.statistics().tasksWaiting).toBe(50);
+        lock.release();
+      });
+    });
+    expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  test("release() hands the lock to the first waiter: the releaser cannot barge back in", async () => {
+    const lock = new Lock();
+    const log: string[] = [];
+    await run(async () => {
+      await withPool(async (pool) => {
+        await lock.acquire();
+        pool.spawn(async () => {
+          await lock.acquire();
+          log.push("waiter");
+          lock.release();
+        });
+        lock.release();
+        expect(lock.locked).toBe(true); // owned by the waiter already
+        await lock.acquire(); // so this queues behind it
+        log.push("releaser");
+        lock.release();
+      });
+    });
+    expect(log).toEqual(["waiter", "releaser"]);
+  });
+
+  test("release() by a non-owner → GiambioError naming both tasks", async () => {
+    const lock = new Lock();
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawnNamed("holder", async () => {
+          await lock.acquire();
+          await sleep(20);
+          lock.release();
+        });
+        pool.spawnNamed("intruder", () => {
+          expect(() => lock.release()).toThrow(GiambioError);
+          expect(() => lock.release()).toThrow(
+            "Lock.release(): task 'intruder' does not hold this lock (owner: task 'holder')",
+          );
+        });
+      });
+    });
+    expect(lock.locked).toBe(false);
+  }, 5000);
+
+  test("release() of a free lock → GiambioError", async () => {
+    await run(() => {
+      expect(() => new Lock().release()).toThrow(/does not hold this lock \(owner: nobody\)/);
+    });
+  });
+
+  test("acquire() by the owner → GiambioError naming the task; the lock stays held", async () => {
+    const lock = new Lock();
+    await run(async function main() {
+      await lock.acquire();
+      const again = lock.acquire();
+      await expect(again).rejects.toBeInstanceOf(GiambioError);
+      await expect(again).rejects.toThrow(
+        "Lock.acquire(): task 'main' already holds this lock (owner: task 'main')",
+      );
+      expect(lock.statistics().owner).toBe(currentTask());
+      lock.release();
+    });
+  });
+
+  test("withLock releases when the body throws, and rethrows", async () => {
+    const lock = new Lock();
+    await run(async () => {
+      await expect(
+        lock.withLock(() => {
+          throw new TypeError("boom");
+        }),
+      ).rejects.toThrow(TypeError);
+    });
+    expect(lock.locked).toBe(false);
+  });
+
+  test("withLock(fn) with a bad fn → TypeError, lock untouched", async () => {
+    const lock = new Lock();
+    await run(async () => {
+      // @ts-expect-error a deliberately bad argument
+      await expect(lock.withLock(42)).rejects.toThrow(
+        "Lock.withLock(fn) must be a function, got 42",
+      );
+    });
+    expect(lock.locked).toBe(false);
+  });
+
+  test("a waiter cancelled before the hand-off never owns the lock", async () => {
+    const lock = new Lock();
+    const owners: string[] = [];
+    await run(async () => {
+      await withPool(async (pool) => {
+        await lock.acquire();
+        const doomed = pool.spawnNamed("doomed", () => lock.withLock(() => owners.push("doomed")));
+        pool.spawnNamed("next", () => lock.withLock(() => owners.push("next")));
+        expect(lock.statistics().tasksWaiting).toBe(2);
+        doomed.cancel();
+        await checkpoint();
+        expect(doomed.state).toBe("cancelled");
+        expect(lock.statistics().tasksWaiting).toBe(1);
+        lock.release();
+      });
+    });
+    expect(owners).toEqual(["next"]);
+    expect(lock.statistics()).toEqual({ locked: false, owner: null, tasksWaiting: 0 });
+  });
+
+  test("a waiter cancelled right after the hand-off gets the lock and withLock releases it", async () => {
+    const lock = new Lock();
+    const log: string[] = [];
+    await run(async () => {
+      await withPool(async (pool) => {
+        await lock.acquire();
+        const waiter = pool.spawn(() =>
+          lock.withLock(async () => {
+            log.push("waiter holds the lock");
+            await checkpoint(); // raises: the task was cancelled after it was woken
+            log.push("unreachable");
+          }),
+        );
+        lock.release(); // hands the lock to the waiter...
+        waiter.cancel(); // ...which is cancelled before it runs
+        expect(lock.statistics().owner?.id).toBe(waiter.id);
+        await checkpoint();
+        expect(waiter.state).toBe("cancelled");
+      });
+    });
+    expect(log).toEqual(["waiter holds the lock"]);
+    expect(lock.locked).toBe(false);
+  });
+
+  test("acquire() of a free lock in a cancelled scope → CancelledError, lock not taken", async () => {
+    const lock = new Lock();
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.cancel();
+        await expect(lock.acquire()).rejects.toBeInstanceOf(CancelledError);
+      });
+    });
+    expect(lock.locked).toBe(false);
+  });
+
+  test("acquire() under withTimeout gives up with TooSlowError and leaves no waiter", async () => {
+    const lock = new Lock();
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          await lock.acquire();
+          await sleep(60);
+          lock.release();
+        });
+        await expect(withTimeout(15, () => lock.acquire())).rejects.toBeInstanceOf(TooSlowError);
+        expect(lock.statistics().tasksWaiting).toBe(0);
+        await lock.acquire(); // still usable: waits for the holder, then owns it
+        expect(lock.statistics().owner).toBe(currentTask());
+        lock.release();
+      });
+    });
+    expect(lock.locked).toBe(false);
+  }, 5000);
+});
