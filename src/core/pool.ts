@@ -156,18 +156,20 @@ export class Pool implements Blocker {
   }
 
   #outcome<T>(value: T, onTimeout: OnTimeout): T | undefined {
-    let errors = this.#errors;
-    // CancelledErrors this pool caused are absorbed; others belong to an outer scope.
-    if (this.scope.cancelCalled) errors = errors.filter((e) => !(e instanceof CancelledError));
-    if (errors.length === 0) {
-      if (!this.scope.timedOut) return value;
-      if (onTimeout === "skip") return undefined;
-      throw new TooSlowError(this.#timeout);
-    }
+    const errors = this.#errors;
     const failures = errors.filter((e) => !(e instanceof CancelledError));
-    if (failures.length === 0) throw errors[0];
     if (failures.length === 1) throw failures[0];
-    throw new ErrorGroup(failures);
+    if (failures.length > 1) throw new ErrorGroup(failures);
+    if (errors.length === 0) return value;
+    // Only CancelledErrors. If this pool caused them they are absorbed here; otherwise they
+    // belong to an outer scope and travel on to it.
+    if (!this.scope.cancelCalled) throw errors[0];
+    // A timeout is reported only when the deadline's cancellation actually cut something short
+    // (trio's `cancelled_caught`): a body whose wait completed just before the deadline keeps
+    // its value, so "timed out" never means "maybe it happened anyway".
+    if (!this.scope.timedOut) return value;
+    if (onTimeout === "skip") return undefined;
+    throw new TooSlowError(this.#timeout);
   }
 
   /** @internal Blocker: the body waits for its children; not cancellable. */

@@ -131,9 +131,13 @@ describe("bad input", () => {
       expect(((second as PromiseRejectedResult).reason as Error).message).toContain(
         "already waiting on sleep(5)",
       );
-      const queued = checkpoint();
-      await expect(sleep(1)).rejects.toThrow("already waiting on checkpoint()");
-      await queued;
+      await withPool(async (pool) => {
+        // With another task ahead of it, a checkpoint leaves the caller queued for a while.
+        pool.spawn(checkpoint);
+        const queued = checkpoint();
+        await expect(sleep(1)).rejects.toThrow("already waiting on checkpoint()");
+        await queued;
+      });
       await sleep(1);
     });
   });
@@ -203,6 +207,17 @@ describe("the loop", () => {
       });
     });
     expect(order).toEqual(["other done", "other slept", "foreign done", "foreign slept"]);
+  });
+
+  test("a child that parks after plain awaits, outside any step, is still woken", async () => {
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          for (let i = 0; i < 2; i++) await null;
+          await sleep(10);
+        });
+      });
+    });
   });
 
   test("sleeps with equal deadlines wake in the order they were made", async () => {
