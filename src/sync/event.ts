@@ -12,6 +12,9 @@ export interface EventStatistics {
   tasksWaiting: number;
 }
 
+// Shared, so that creating a primitive allocates no closure for its deadlock report.
+const describeEventWait = () => "Event.wait()";
+
 /**
  * An event is set once, with a value; every task waiting for it then wakes with that value,
  * and later waits return it at once.
@@ -25,7 +28,7 @@ export interface EventStatistics {
 export class Event<T = void> {
   #isSet = false;
   #value: T | undefined = undefined;
-  readonly #waiters = new WaitQueue(() => "Event.wait()");
+  readonly #waiters = new WaitQueue(describeEventWait);
 
   /** `set()` has been called. */
   get isSet(): boolean {

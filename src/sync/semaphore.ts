@@ -14,6 +14,9 @@ export interface SemaphoreStatistics {
 
 const acquired: Promise<void> = Promise.resolve();
 
+// Shared, so that creating a primitive allocates no closure for its deadlock report.
+const describeSemaphoreWait = () => "Semaphore.acquire()";
+
 /**
  * Limits how many tasks do something at once. `acquire()` takes a permit, waiting (FIFO)
  * while there is none; `release()` gives one back, straight to the task that has waited
@@ -29,7 +32,7 @@ export class Semaphore {
   #value: number;
   /** The most permits the semaphore may hold; `release()` beyond it is an error. */
   readonly maxValue: number;
-  readonly #waiters = new WaitQueue(() => "Semaphore.acquire()");
+  readonly #waiters = new WaitQueue(describeSemaphoreWait);
 
   /**
    * @param initialValue Permits available at first: an integer >= 0.
