@@ -35,9 +35,9 @@ export function formatTable(rows: readonly Row[], verdicts?: readonly Verdict[])
         return numeric[column] ? cell.padStart(width) : cell.padEnd(width);
       })
       .join(" | ")} |`;
-  const separator = `|${widths
-    .map((width, column) => (numeric[column] ? `${"-".repeat(width + 1)}:` : "-".repeat(width + 2)))
-    .join("|")}|`;
+  const separator = `| ${widths
+    .map((width, column) => (numeric[column] ? `${"-".repeat(width - 1)}:` : "-".repeat(width)))
+    .join(" | ")} |`;
   return [line(header), separator, ...body.map(line)].join("\n");
 }
 
