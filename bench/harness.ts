@@ -17,6 +17,21 @@ export interface Row {
   unit: string;
   ours: number;
   baseline: number;
+  /** The goal this row is held to, shown in the table (not used by `--check`). */
+  target?: Target;
+  /**
+   * How much the ratio may grow over `bench/baseline.json` before `--check` calls it a
+   * regression (0.25 = 25%). Only for rows known to be noisier than the default allows.
+   */
+  tolerance?: number;
+}
+
+/** A goal for one row; each bound given is an upper limit. */
+export interface Target {
+  /** At most this `ours / baseline`. */
+  ratio?: number;
+  /** At most this much of `ours`, in the row's unit. */
+  ours?: number;
 }
 
 export interface SuiteOptions {
@@ -37,31 +52,67 @@ export interface Comparison {
   unit: string;
   ours: () => unknown;
   baseline: () => unknown;
+  /** Copied to the row. */
+  target?: Target;
+  /** Copied to the row. */
+  tolerance?: number;
 }
 
 /**
- * Measures both sides with mitata (alternating, so drift hits both alike) and returns ns per
- * unit of each, from the median of the samples.
+ * Measures both sides with mitata and returns ns per unit of each.
+ *
+ * The clock is the CPU time of the whole process (every thread, so the collector's helper
+ * threads count): being descheduled by another process does not count, and garbage left for
+ * the concurrent GC does. Each side's figure is the median, over several rounds, of the
+ * round's mean sample; the mean, not the median, so that the collections a workload causes
+ * in some of its samples are charged to it. Rounds are short and alternate which side goes
+ * first, so drift and bursts of load hit both sides alike.
  */
 export async function compare(c: Comparison, options: SuiteOptions): Promise<Row> {
+  const rounds = options.quick ? 1 : 5;
+  // Calls of the big workloads take 100+ ms; a few samples per round keep a full run short,
+  // and the rounds add up to enough of them.
   const opts = options.quick
-    ? { min_cpu_time: 50e6, max_samples: 200 }
-    : { min_cpu_time: 500e6, max_samples: 2_000 };
+    ? { now: cpuTime, min_cpu_time: 20e6, min_samples: 3, max_samples: 200 }
+    : { now: cpuTime, min_cpu_time: 200e6, min_samples: 6, max_samples: 2_000 };
   const oursRuns: number[] = [];
   const baselineRuns: number[] = [];
-  const rounds = options.quick ? 1 : 3;
   for (let round = 0; round < rounds; round++) {
-    baselineRuns.push((await measure(c.baseline, opts)).p50);
-    oursRuns.push((await measure(c.ours, opts)).p50);
+    if (round % 2 === 0) {
+      baselineRuns.push((await measure(c.baseline, opts)).avg);
+      oursRuns.push((await measure(c.ours, opts)).avg);
+    } else {
+      oursRuns.push((await measure(c.ours, opts)).avg);
+      baselineRuns.push((await measure(c.baseline, opts)).avg);
+    }
   }
-  return {
+  const row: Row = {
     operation: c.operation,
     unit: c.unit,
     ours: median(oursRuns) / c.unitsPerCall,
     baseline: median(baselineRuns) / c.unitsPerCall,
   };
+  if (c.target !== undefined) row.target = c.target;
+  if (c.tolerance !== undefined) row.tolerance = c.tolerance;
+  return row;
 }
 
+/**
+ * CPU time used by the process so far, in ns (µs resolution; a call costs a few µs, which is
+ * why every comparison's calls should take a millisecond or more, or be short enough for
+ * mitata to batch them).
+ */
+function cpuTime(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) * 1e3;
+}
+
+/** `ours / baseline`: how many times the hand-written equivalent's cost ours is. */
+export function ratioOf(row: Row): number {
+  return row.ours / row.baseline;
+}
+
+/** The median of `values` (left unmodified). */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
