@@ -11,14 +11,13 @@
 import type { Task } from "./task.ts";
 import type { TimerEntry } from "./timers.ts";
 
-export class CancelScope implements TimerEntry {
-  /** `cancel()` has been called (directly, by a deadline, or by a failing child). */
+export class CancelScope {
+  /** @internal The task whose code runs directly in this scope. */
+  readonly owner: Task;
+  /** @internal `cancel()` has been called (directly, by a deadline, or by a failing child). */
   cancelCalled = false;
-  /** The deadline fired. */
+  /** @internal The scope's deadline fired. */
   timedOut = false;
-  deadline = Number.POSITIVE_INFINITY;
-  timerSeq = 0;
-  heapIndex = -1;
 
   // Children are an intrusive doubly linked list: O(1) attach and detach with no allocation,
   // which matters because every spawn creates and later detaches a task scope.
@@ -27,12 +26,16 @@ export class CancelScope implements TimerEntry {
   #prev: CancelScope | null = null;
   #controller: AbortController | null = null;
 
+  /**
+   * @param owner The task whose code runs in the scope; null when the scope *is* that task
+   *   (every task is the scope of its own code, see task.ts).
+   */
   constructor(
-    readonly parent: CancelScope | null,
-    /** The task whose code runs directly in this scope. */
-    readonly owner: Task,
-    readonly shielded = false,
+    /** @internal */ readonly parent: CancelScope | null,
+    owner: Task | null,
+    /** @internal */ readonly shielded = false,
   ) {
+    this.owner = owner ?? (this as unknown as Task);
     if (parent !== null) {
       const first = parent.#firstChild;
       this.#next = first;
@@ -41,7 +44,7 @@ export class CancelScope implements TimerEntry {
     }
   }
 
-  /** Unlinks the scope from its parent when the code that opened it has finished. */
+  /** @internal Unlinks the scope from its parent when the code that opened it has finished. */
   detach(): void {
     const parent = this.parent;
     if (parent === null) return;
@@ -54,6 +57,7 @@ export class CancelScope implements TimerEntry {
   /**
    * Cancels everything inside: each task parked in this scope or an unshielded descendant is
    * woken with `CancelledError`; tasks that are running see it at their next checkpoint.
+   * Returns at once.
    */
   cancel(): void {
     if (this.cancelCalled) return;
@@ -71,13 +75,7 @@ export class CancelScope implements TimerEntry {
     }
   }
 
-  /** The deadline passed (called by the timer heap). */
-  fire(): void {
-    this.timedOut = true;
-    this.cancel();
-  }
-
-  /** An AbortSignal aborted when this scope is (effectively) cancelled. */
+  /** @internal An AbortSignal aborted when this scope is (effectively) cancelled. */
   signal(): AbortSignal {
     if (this.#controller === null) {
       this.#controller = new AbortController();
@@ -89,12 +87,12 @@ export class CancelScope implements TimerEntry {
     return this.#controller.signal;
   }
 
-  /** Calls `visit` for each direct child scope, newest first. */
+  /** @internal Calls `visit` for each direct child scope, newest first. */
   forEachChild(visit: (child: CancelScope) => void): void {
     for (let child = this.#firstChild; child !== null; child = child.#next) visit(child);
   }
 
-  /** Every scope of the subtree, for reports (deadlock): `visit` is called once per scope. */
+  /** @internal Every scope of the subtree (deadlock reports): `visit` is called once each. */
   walk(visit: (scope: CancelScope) => void): void {
     const stack: CancelScope[] = [this];
     for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
@@ -114,4 +112,20 @@ export function cancelledScope(scope: CancelScope): CancelScope | null {
     if (s.shielded) return null;
   }
   return null;
+}
+
+/** A scope's deadline on the timer heap: when it passes, the scope is cancelled. */
+export class Deadline implements TimerEntry {
+  timerSeq = 0;
+  heapIndex = -1;
+
+  constructor(
+    readonly scope: CancelScope,
+    readonly deadline: number,
+  ) {}
+
+  fire(): void {
+    this.scope.timedOut = true;
+    this.scope.cancel();
+  }
 }

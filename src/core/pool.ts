@@ -10,7 +10,7 @@
  */
 import { checkDuration, checkFunction } from "../arguments.ts";
 import { CancelledError, describe, ErrorGroup, GiambioError, TooSlowError } from "../errors.ts";
-import { CancelScope } from "./cancel-scope.ts";
+import { CancelScope, Deadline } from "./cancel-scope.ts";
 import { currentTask } from "./context.ts";
 import { type Blocker, park, wake } from "./park.ts";
 import { Task } from "./task.ts";
@@ -30,6 +30,7 @@ export class Pool implements Blocker {
   #live = 0;
   readonly #errors: unknown[] = [];
   readonly #timeout: number;
+  #deadline: Deadline | null = null;
   #finished = false;
   #waitingForChildren = false;
   readonly external = false;
@@ -40,8 +41,8 @@ export class Pool implements Blocker {
     this.scope = new CancelScope(owner.scope, owner);
     this.#timeout = timeout;
     if (timeout !== Number.POSITIVE_INFINITY) {
-      this.scope.deadline = owner.scheduler.clock.now() + timeout;
-      owner.scheduler.addTimer(this.scope);
+      this.#deadline = new Deadline(this.scope, owner.scheduler.clock.now() + timeout);
+      owner.scheduler.addTimer(this.#deadline);
     }
   }
 
@@ -100,7 +101,7 @@ export class Pool implements Blocker {
     const tasks: Task[] = [];
     this.scope.forEachChild((child) => {
       const task = child.owner;
-      if (task.ownScope === child && task.pool === this) tasks.push(task);
+      if (task === child && task.pool === this) tasks.push(task);
     });
     return tasks.reverse();
   }
@@ -119,7 +120,7 @@ export class Pool implements Blocker {
   childFinished(task: Task): void {
     this.#live--;
     // A task cancelled on its own (task.cancel()) ending with CancelledError is no error.
-    if (task.state === "failed" || (task.state === "cancelled" && !task.ownScope.cancelCalled)) {
+    if (task.state === "failed" || (task.state === "cancelled" && !task.cancelCalled)) {
       this.fail(task.error);
     }
     if (this.#live === 0 && this.#waitingForChildren) wake(this.scope.owner);
@@ -151,7 +152,7 @@ export class Pool implements Blocker {
     }
     owner.scope = this.scope.parent as CancelScope;
     this.scope.detach();
-    owner.scheduler.removeTimer(this.scope);
+    if (this.#deadline !== null) owner.scheduler.removeTimer(this.#deadline);
     return this.#outcome(value, onTimeout);
   }
 

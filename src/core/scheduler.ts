@@ -90,6 +90,8 @@ export class Scheduler {
 
   #status: "new" | "running" | "done" = "new";
   #root: Task | null = null;
+  /** The root's function and arguments until its first step starts it. */
+  #rootStart: { fn: (...args: never[]) => unknown; args: unknown[] } | null = null;
   #outcome: PromiseWithResolvers<unknown> | null = null;
   /** Why the whole tree is being cancelled (SIGINT, deadlock), if it is. */
   #stopReason: Error | null = null;
@@ -190,7 +192,7 @@ export class Scheduler {
     this.#stepsSinceTurn = 0;
     this.#outcome = Promise.withResolvers();
     const root = new Task(this, main.name || "main", null, null);
-    root.pendingStart = { fn: main, args };
+    this.#rootStart = { fn: main, args };
     this.#root = root;
     this.#attach();
     if (this.#hooks !== null) {
@@ -222,7 +224,7 @@ export class Scheduler {
   /** Cancels the whole tree; `run` will reject with `reason`. */
   #stop(reason: Error): void {
     this.#stopReason ??= reason;
-    this.#root?.ownScope.cancel();
+    this.#root?.cancel();
   }
 
   /** The root task has settled (or been given up on): close the step and settle the run. */
@@ -285,7 +287,7 @@ export class Scheduler {
 
   #finishTask(task: Task, value: unknown, error: unknown, failed: boolean): void {
     this.#running--;
-    if (task.scope !== task.ownScope) {
+    if (task.scope !== task) {
       // The function returned while a scope it opened is still open: a withPool/withTimeout/
       // shield that was not awaited. Its children would outlive the task.
       failed = true;
@@ -311,7 +313,7 @@ export class Scheduler {
       task.result = value;
       task.state = "finished";
     }
-    task.ownScope.detach();
+    task.detach();
     if (this.#hooks !== null) {
       if (failed) this.#emit("onExceptionRaised", task, error);
       if (task.state === "cancelled") this.#emit("afterCancel", task);
@@ -320,7 +322,11 @@ export class Scheduler {
     task.settle();
     task.pool?.childFinished(task);
     if (task === this.#root) this.#finishRun(task);
-    else this.#afterStepOrDetour(task);
+    else if (task === this.#stepping) this.#endStep(task);
+    // Off-step, a finished task adds no timer; it matters only as maybe the last runner.
+    else if (this.#running === 0 && !this.#iterating && this.#status === "running") {
+      this.#goIdle();
+    }
   }
 
   // ---------------------------------------------------------------- parking
@@ -345,7 +351,7 @@ export class Scheduler {
     const promise = new Promise<T>(captureResolvers);
     task.resolveWake = capturedResolve;
     task.rejectWake = capturedReject;
-    this.#afterStepOrDetour(task);
+    this.#afterPark(task);
     return promise;
   }
 
@@ -405,8 +411,8 @@ export class Scheduler {
   /** @internal */
   wakeWithError(task: Task, error: unknown): void {
     if (!this.#unpark(task)) return;
-    task.wakeError = error;
-    task.hasWakeError = true;
+    task.wakeValue = error;
+    task.wakeFailed = true;
     this.#makeReady(task);
   }
 
@@ -423,9 +429,9 @@ export class Scheduler {
   cancelledError(task: Task, scope: CancelScope): CancelledError {
     const why = scope.timedOut
       ? "its deadline passed"
-      : scope === this.#root?.ownScope && this.#stopReason !== null
+      : scope === this.#root && this.#stopReason !== null
         ? this.#stopReason.message
-        : scope === task.ownScope
+        : scope === task
           ? "task.cancel() was called"
           : "its scope was cancelled";
     return new CancelledError(`task '${task.name}' was cancelled: ${why}`);
@@ -581,35 +587,33 @@ export class Scheduler {
   }
 
   #resume(task: Task): void {
-    const start = task.pendingStart;
-    if (start !== null) {
-      task.pendingStart = null;
-      this.#startTask(task, start.fn, start.args);
+    if (task === this.#root && this.#rootStart !== null) {
+      const { fn, args } = this.#rootStart;
+      this.#rootStart = null;
+      this.#startTask(task, fn, args);
       return;
     }
     task.blocker = null;
     const resolve = task.resolveWake as (value: unknown) => void;
     const reject = task.rejectWake as (error: unknown) => void;
     task.resolveWake = task.rejectWake = null;
-    if (task.hasWakeError) {
-      const error = task.wakeError;
-      task.wakeError = undefined;
-      task.hasWakeError = false;
-      reject(error);
+    const value = task.wakeValue;
+    task.wakeValue = undefined;
+    if (task.wakeFailed) {
+      task.wakeFailed = false;
+      reject(value);
     } else {
-      const value = task.wakeValue;
-      task.wakeValue = undefined;
       resolve(value);
     }
   }
 
   /**
-   * A task parked or finished. If it was the step in progress, the iteration goes on. If it
-   * ran outside any step (its first step inside `spawn`, or a task that had awaited a
-   * foreign promise) while the loop was idle, the loop looks again at what it waits for:
-   * the task may have added a timer, or been the last thing that could wake the others.
+   * A task parked. If it was the step in progress, the iteration goes on. If it ran outside
+   * any step (its first step inside `spawn`, or a task that had awaited a foreign promise)
+   * while the loop was idle, the loop looks again at what it waits for: the task may have
+   * added a timer, or been the last thing that could wake the others.
    */
-  #afterStepOrDetour(task: Task): void {
+  #afterPark(task: Task): void {
     if (task === this.#stepping) this.#endStep(task);
     else if (!this.#iterating && this.#status === "running") this.#goIdle();
   }
@@ -723,7 +727,7 @@ export class Scheduler {
   #deadlock(): void {
     const root = this.#root as Task;
     const waits: string[] = [];
-    root.ownScope.walk((scope) => {
+    root.walk((scope) => {
       const task = scope.owner;
       if (task.scope === scope && task.blocker !== null) {
         waits.push(`'${task.name}' waits on ${task.blocker.describeWait(task)}`);

@@ -1,7 +1,10 @@
 /**
- * A task: one async function run by the scheduler, with its own cancel scope. Tasks are
- * created only by `run` (the root) and `pool.spawn` (children), so every task has a parent
- * that waits for it.
+ * A task: one async function run by the scheduler. Tasks are created only by `run` (the
+ * root) and `pool.spawn` (children), so every task has a parent that waits for it.
+ *
+ * A task is also the cancel scope of its own code (it extends `CancelScope`): `cancel()`
+ * cancels it alone, and scopes it opens hang below it. Being one object instead of two
+ * keeps spawning cheap, which matters when a server spawns a task per connection.
  */
 import { CancelledError, GiambioError } from "../errors.ts";
 import { CancelScope } from "./cancel-scope.ts";
@@ -15,7 +18,7 @@ export type TaskState = "running" | "finished" | "failed" | "cancelled";
 
 let nextTaskId = 1;
 
-export class Task<T = unknown> implements Blocker {
+export class Task<T = unknown> extends CancelScope implements Blocker {
   readonly id: number = nextTaskId++;
   readonly name: string;
   /** `"running"` until the function settles; `"cancelled"` when it ended with `CancelledError`. */
@@ -25,9 +28,7 @@ export class Task<T = unknown> implements Blocker {
   /** The error the function ended with, once `state` is `"failed"` or `"cancelled"`. */
   error: unknown = undefined;
 
-  /** @internal The task's own scope: `cancel()` cancels it. */
-  readonly ownScope: CancelScope;
-  /** @internal The innermost scope the task's code is in right now. */
+  /** @internal The innermost scope the task's code is in right now (itself, or deeper). */
   scope: CancelScope;
   /** @internal What the task is parked on; null while it runs or sits in the ready queue. */
   blocker: Blocker | null = null;
@@ -35,19 +36,13 @@ export class Task<T = unknown> implements Blocker {
   resolveWake: ((value: unknown) => void) | null = null;
   /** @internal */
   rejectWake: ((error: unknown) => void) | null = null;
-  /** @internal What the next resume delivers. */
+  /** @internal What the next resume delivers: a value, or an error when `wakeFailed`. */
   wakeValue: unknown = undefined;
   /** @internal */
-  wakeError: unknown = undefined;
-  /** @internal */
-  hasWakeError = false;
-  /** @internal The function and arguments of a task that has not started yet (the root). */
-  pendingStart: { fn: (...args: never[]) => unknown; args: unknown[] } | null = null;
+  wakeFailed = false;
   /** @internal The task's sleep timer, reused across its sleeps. */
   sleepTimer: TimerEntry | null = null;
 
-  readonly external = false;
-  readonly cancellable = true;
   #joiners: Task[] | null = null;
   // Typed loosely on purpose: a resolver parameter would make Task<T> invariant in T.
   #outsideJoin: PromiseWithResolvers<unknown> | null = null;
@@ -58,9 +53,19 @@ export class Task<T = unknown> implements Blocker {
     /** @internal The pool the task lives in (null for the root). */ readonly pool: Pool | null,
     parentScope: CancelScope | null,
   ) {
+    super(parentScope, null);
     this.name = name || `task-${this.id}`;
-    this.ownScope = new CancelScope(parentScope, this as Task);
-    this.scope = this.ownScope;
+    this.scope = this;
+  }
+
+  /** @internal Blocker: joiners are woken by another task. */
+  get external(): boolean {
+    return false;
+  }
+
+  /** @internal Blocker: a joiner can be cancelled. */
+  get cancellable(): boolean {
+    return true;
   }
 
   /** The task has finished, failed or been cancelled. */
@@ -72,8 +77,8 @@ export class Task<T = unknown> implements Blocker {
    * Cancels this task alone. Returns at once; the task unwinds at its next checkpoint (at once
    * if it is parked) and ends with state `"cancelled"` unless it swallows the cancellation.
    */
-  cancel(): void {
-    this.ownScope.cancel();
+  override cancel(): void {
+    super.cancel();
   }
 
   /**
@@ -131,7 +136,7 @@ export class Task<T = unknown> implements Blocker {
     return `join() of task '${this.name}'`;
   }
 
-  toString(): string {
+  override toString(): string {
     return `Task(${this.id} '${this.name}', ${this.state})`;
   }
 
