@@ -116,8 +116,8 @@ export function cancelledScope(scope: CancelScope): CancelScope | null {
 
 /** A scope's deadline on the timer heap: when it passes, the scope is cancelled. */
 export class Deadline implements TimerEntry {
-  timerSeq = 0;
-  heapIndex = -1;
+  timerBucket: object | null = null;
+  timerSlot = 0;
 
   constructor(
     readonly scope: CancelScope,

@@ -500,8 +500,8 @@ export class Scheduler {
   /** Arms the single Bun timer for the earliest deadline (real clock only). */
   #armTimer(): void {
     if (this.#mockClock !== null) return;
-    const top = this.#timers.peek();
-    if (top === undefined) {
+    const due = this.#timers.nextDue();
+    if (due === Number.POSITIVE_INFINITY) {
       if (this.#bunTimer !== null) {
         clearTimeout(this.#bunTimer);
         this.#bunTimer = null;
@@ -509,11 +509,10 @@ export class Scheduler {
       }
       return;
     }
-    if (top.deadline >= this.#bunTimerDeadline) return;
+    if (due >= this.#bunTimerDeadline) return;
     if (this.#bunTimer !== null) clearTimeout(this.#bunTimer);
-    this.#bunTimerDeadline = top.deadline;
-    const delay = Math.max(0, Math.ceil(top.deadline - this.clock.now()));
-    this.#bunTimer = setTimeout(this.#onBunTimer, delay);
+    this.#bunTimerDeadline = due;
+    this.#bunTimer = setTimeout(this.#onBunTimer, Math.max(0, Math.ceil(due - this.clock.now())));
   }
 
   readonly #onBunTimer = (): void => {
@@ -653,10 +652,7 @@ export class Scheduler {
     this.#stepsSinceTurn = 0;
     this.#armTimer();
     if (this.#hooks !== null) {
-      const top = this.#timers.peek();
-      this.#waitForIo(
-        top === undefined ? Number.POSITIVE_INFINITY : top.deadline - this.clock.now(),
-      );
+      this.#waitForIo(this.#timers.nextDue() - this.clock.now());
     }
     // Only when nothing outside could wake a task does the turn need to look again.
     if (this.#running === 0 && this.#externalWaits === 0 && !this.#turnArmed) {
@@ -712,9 +708,9 @@ export class Scheduler {
   }
 
   #autojump(): void {
-    const top = this.#timers.peek();
-    if (top === undefined || this.#mockClock === null) return;
-    this.#mockClock.advanceTo(top.deadline);
+    const due = this.#timers.nextDue();
+    if (due === Number.POSITIVE_INFINITY || this.#mockClock === null) return;
+    this.#mockClock.advanceTo(due);
     this.#fireDueTimers();
     this.#kickIfIdle();
   }
@@ -797,8 +793,8 @@ const inReadyQueue: Blocker = {
 /** The timer entry of a sleeping task; one per task, reused across its sleeps. */
 class SleepTimer implements TimerEntry, Blocker {
   deadline = 0;
-  timerSeq = 0;
-  heapIndex = -1;
+  timerBucket: object | null = null;
+  timerSlot = 0;
   requested = 0;
   startedAt = 0;
   readonly external = false;

@@ -1,101 +1,149 @@
 /**
- * One binary min-heap holds every sleep and every deadline of a scheduler; the scheduler
- * arms a single Bun timer for the earliest entry instead of one `setTimeout` per sleep.
+ * Every sleep and every deadline of a scheduler, in one structure; the scheduler arms a
+ * single Bun timer for the earliest instead of one `setTimeout` per sleep.
  *
- * Entries carry their own heap index so removal (a sleep cut short by cancellation, a
- * deadline whose scope exited early) is O(log n) and leaves nothing behind: a loop that
- * enters and leaves `withTimeout` a million times keeps the heap empty.
+ * Timers have millisecond resolution, like `setTimeout`: an entry is due at its deadline
+ * rounded up to the next whole millisecond, and entries due in the same millisecond fire in
+ * the order they were added. That makes the structure a bucket queue: one FIFO bucket per
+ * pending millisecond, and a small binary heap of those milliseconds. Adding, removing and
+ * popping an entry are O(1) (plus O(log m) per *bucket*, m being the number of distinct
+ * milliseconds pending), which keeps 100,000 concurrent sleeps as cheap as a few.
+ *
+ * Removal (a sleep cut short by cancellation, a deadline whose scope exited early) clears
+ * the entry's slot; a bucket whose entries are all gone is emptied at once, so a loop that
+ * enters and leaves `withTimeout` a million times leaves nothing behind.
  */
 
 export interface TimerEntry {
   /** When the entry is due, on the scheduler's clock (ms). */
-  deadline: number;
-  /** Tie-breaker: entries due at the same instant fire in insertion order. @internal */
-  timerSeq: number;
-  /** Position in the heap, -1 when not in it. @internal */
-  heapIndex: number;
-  /** Called once when the deadline passes (after removal from the heap). */
+  readonly deadline: number;
+  /** @internal The bucket holding the entry, null when it is not in the queue. */
+  timerBucket: object | null;
+  /** @internal The entry's index in its bucket. */
+  timerSlot: number;
+  /** Called once when the deadline passes (after removal from the queue). */
   fire(): void;
 }
 
-export class TimerHeap {
-  #heap: TimerEntry[] = [];
-  #seq = 0;
+class Bucket {
+  readonly entries: (TimerEntry | null)[] = [];
+  /** Entries of `entries` not yet removed or popped. */
+  live = 0;
+  /** Everything before this index has been popped or removed. */
+  cursor = 0;
 
+  constructor(readonly due: number) {}
+}
+
+export class TimerHeap {
+  readonly #buckets = new Map<number, Bucket>();
+  /** Min-heap of the `due` of every bucket in `#buckets`. */
+  readonly #dues: number[] = [];
+  #size = 0;
+
+  /** Entries in the queue. */
   get size(): number {
-    return this.#heap.length;
+    return this.#size;
   }
 
-  /** The earliest entry, if any. */
-  peek(): TimerEntry | undefined {
-    return this.#heap[0];
+  /** When the earliest entry is due (its deadline rounded up to the ms), or Infinity. */
+  nextDue(): number {
+    const bucket = this.#firstBucket();
+    return bucket === undefined ? Number.POSITIVE_INFINITY : bucket.due;
   }
 
   push(entry: TimerEntry): void {
-    entry.timerSeq = this.#seq++;
-    entry.heapIndex = this.#heap.length;
-    this.#heap.push(entry);
-    this.#siftUp(entry.heapIndex);
+    if (entry.timerBucket !== null) this.remove(entry);
+    const due = Math.ceil(entry.deadline);
+    let bucket = this.#buckets.get(due);
+    if (bucket === undefined) {
+      bucket = new Bucket(due);
+      this.#buckets.set(due, bucket);
+      this.#pushDue(due);
+    }
+    entry.timerBucket = bucket;
+    entry.timerSlot = bucket.entries.length;
+    bucket.entries.push(entry);
+    bucket.live++;
+    this.#size++;
   }
 
-  /** Removes `entry` if it is in the heap; a no-op otherwise. */
+  /** Removes `entry` if it is in the queue; a no-op otherwise. */
   remove(entry: TimerEntry): void {
-    const index = entry.heapIndex;
-    if (index < 0 || this.#heap[index] !== entry) return;
-    entry.heapIndex = -1;
-    const last = this.#heap.pop() as TimerEntry;
-    if (index === this.#heap.length) return;
-    this.#heap[index] = last;
-    last.heapIndex = index;
-    this.#siftDown(index);
-    this.#siftUp(last.heapIndex);
+    const bucket = entry.timerBucket as Bucket | null;
+    if (bucket === null) return;
+    entry.timerBucket = null;
+    bucket.entries[entry.timerSlot] = null;
+    this.#size--;
+    if (--bucket.live === 0) {
+      // Nothing left to fire here: drop the slots now; the bucket itself goes when its
+      // millisecond reaches the top of the heap (or is reused if an entry comes back).
+      bucket.entries.length = 0;
+      bucket.cursor = 0;
+    }
   }
 
   /** Removes and returns the earliest entry if it is due at `now`. */
   popDue(now: number): TimerEntry | undefined {
-    const top = this.#heap[0];
-    if (top === undefined || top.deadline > now) return undefined;
-    this.remove(top);
-    return top;
-  }
-
-  #less(a: TimerEntry, b: TimerEntry): boolean {
-    return a.deadline < b.deadline || (a.deadline === b.deadline && a.timerSeq < b.timerSeq);
-  }
-
-  #siftUp(index: number): void {
-    const heap = this.#heap;
-    const entry = heap[index] as TimerEntry;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex] as TimerEntry;
-      if (!this.#less(entry, parent)) break;
-      heap[index] = parent;
-      parent.heapIndex = index;
-      index = parentIndex;
+    const bucket = this.#firstBucket();
+    if (bucket === undefined || bucket.due > now) return undefined;
+    const entries = bucket.entries;
+    for (;;) {
+      // `live > 0` guarantees a live entry at or after the cursor.
+      const entry = entries[bucket.cursor++] as TimerEntry | null;
+      if (entry === null) continue;
+      entry.timerBucket = null;
+      bucket.live--;
+      this.#size--;
+      if (bucket.live === 0) {
+        entries.length = 0;
+        bucket.cursor = 0;
+      }
+      return entry;
     }
-    heap[index] = entry;
-    entry.heapIndex = index;
   }
 
-  #siftDown(index: number): void {
-    const heap = this.#heap;
-    const length = heap.length;
-    const entry = heap[index] as TimerEntry;
+  /** The earliest bucket with entries left; empty buckets at the top are dropped. */
+  #firstBucket(): Bucket | undefined {
+    const dues = this.#dues;
+    while (dues.length > 0) {
+      const bucket = this.#buckets.get(dues[0] as number) as Bucket;
+      if (bucket.live > 0) return bucket;
+      this.#buckets.delete(bucket.due);
+      this.#popDue();
+    }
+    return undefined;
+  }
+
+  #pushDue(due: number): void {
+    const dues = this.#dues;
+    let index = dues.length;
+    dues.push(due);
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      const parentDue = dues[parent] as number;
+      if (parentDue <= due) break;
+      dues[index] = parentDue;
+      index = parent;
+    }
+    dues[index] = due;
+  }
+
+  #popDue(): void {
+    const dues = this.#dues;
+    const last = dues.pop() as number;
+    const length = dues.length;
+    if (length === 0) return;
+    let index = 0;
     for (;;) {
       let child = 2 * index + 1;
       if (child >= length) break;
-      const right = child + 1;
-      if (right < length && this.#less(heap[right] as TimerEntry, heap[child] as TimerEntry)) {
-        child = right;
-      }
-      const smallest = heap[child] as TimerEntry;
-      if (!this.#less(smallest, entry)) break;
-      heap[index] = smallest;
-      smallest.heapIndex = index;
+      if (child + 1 < length && (dues[child + 1] as number) < (dues[child] as number)) child++;
+      const childDue = dues[child] as number;
+      if (last <= childDue) break;
+      dues[index] = childDue;
       index = child;
     }
-    heap[index] = entry;
-    entry.heapIndex = index;
+    dues[index] = last;
   }
 }
