@@ -711,8 +711,8 @@ export class Scheduler {
     const due = this.#timers.nextDue();
     if (due === Number.POSITIVE_INFINITY || this.#mockClock === null) return;
     this.#mockClock.advanceTo(due);
-    this.#fireDueTimers();
-    this.#kickIfIdle();
+    // What fired may wake nobody (a deadline over running code): then look again.
+    this.#onTimeMoved();
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   clock,
   MockClock,
   Scheduler,
+  shield,
   skipAfter,
   sleep,
   sleepForever,
@@ -57,6 +58,19 @@ describe("MockClock", () => {
       ["b", 2100],
       ["c", 3100],
     ]);
+  });
+
+  test("autojump goes on past a deadline that wakes nobody", async () => {
+    await runWith(new MockClock({ autojump: true }), async () => {
+      // At 1 ms the deadline fires, but the child is shielded and the body waits for it:
+      // nothing was cut short, so the block keeps its value.
+      const value = await withTimeout(1, async (pool) => {
+        pool.spawn(() => shield(() => sleep(5)));
+        return "finished";
+      });
+      expect(value).toBe("finished");
+      expect(clock()).toBe(5);
+    });
   });
 
   test("no autojump while an external wait (until) is in flight", async () => {
