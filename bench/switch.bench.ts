@@ -2,7 +2,9 @@
  * Task switches: two tasks ping-ponging through `checkpoint()` vs two async functions handing
  * a promise resolver back and forth (one promise, one resolve and one resumption per switch,
  * the least a switch between two async functions can cost). Also the same ping-pong with a
- * debugger whose hooks are all empty vs with none, the price of the hook sites when used.
+ * debugger whose hooks are all empty vs with none, the price of the hook sites when used, and
+ * with none vs a copy of the scheduler that has no hook sites at all (bench/without-hooks.ts),
+ * their price when unused.
  *
  * Each `ours` call is one complete `run()` of `turns` laps per task (2 × turns switches); the
  * loop's setup, a few µs, is spread over 100,000 switches. A long-lived run shared across
@@ -11,6 +13,7 @@
  */
 import { BaseDebugger, checkpoint, run, Scheduler, withPool } from "../src/index.ts";
 import { compare, type Row, type Suite, type SuiteOptions } from "./harness.ts";
+import { importWithoutHooks } from "./without-hooks.ts";
 
 async function player(turns: number): Promise<void> {
   for (let i = 0; i < turns; i++) await checkpoint();
@@ -24,6 +27,22 @@ function pingPong(turns: number, scheduler?: Scheduler): Promise<void> {
       pool.spawn(player, turns);
     });
   return scheduler === undefined ? run(main) : scheduler.run(main);
+}
+
+/** The same ping-pong on a copy of giambio built without any debugger hook site. */
+async function pingPongWithoutHookSites(turns: number): Promise<() => Promise<void>> {
+  const bare = await importWithoutHooks();
+  const bareCheckpoint = bare.checkpoint;
+  const barePlayer = async () => {
+    for (let i = 0; i < turns; i++) await bareCheckpoint();
+  };
+  return () =>
+    bare.run(() =>
+      bare.withPool((pool) => {
+        pool.spawn(barePlayer);
+        pool.spawn(barePlayer);
+      }),
+    );
 }
 
 /** The hand-written switch: each side wakes the other's resolver, then waits on its own. */
@@ -71,6 +90,17 @@ export const suite: Suite = {
           unitsPerCall: switches,
           ours: () => pingPong(turns, new Scheduler({ debugger: new SilentDebugger() })),
           baseline: () => pingPong(turns, new Scheduler()),
+        },
+        options,
+      ),
+      await compare(
+        {
+          operation: "task switch, no debugger vs no hook sites",
+          unit: "ns/switch",
+          unitsPerCall: switches,
+          ours: () => pingPong(turns),
+          baseline: await pingPongWithoutHookSites(turns),
+          target: { ratio: 1.02 },
         },
         options,
       ),
