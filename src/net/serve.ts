@@ -21,11 +21,12 @@ export interface ServeOptions {
   /**
    * What a handler's error does. `"propagate"` (default): it cancels every other handler
    * and the accept loop, and the serve rejects with it — structured concurrency, as in
-   * giambio's echo server. A function: it is called with the error and the stream (to log
-   * it); that connection is closed and serving goes on. If the function throws, that error
-   * propagates. Cancellation (`CancelledError`) always propagates.
+   * giambio's echo server. A function: it is called (and awaited, in the handler's task)
+   * with the error and the stream, to log it or tell the peer; then that connection is
+   * closed and serving goes on. If the function throws, that error propagates.
+   * Cancellation (`CancelledError`) always propagates.
    */
-  onError?: "propagate" | ((error: unknown, stream: SocketStream) => void);
+  onError?: "propagate" | ((error: unknown, stream: SocketStream) => unknown);
 }
 
 type Handler = (stream: SocketStream) => unknown;
@@ -89,7 +90,7 @@ async function handleConnection(
     await handler(stream);
   } catch (error) {
     if (onError === "propagate" || error instanceof CancelledError) throw error;
-    onError(error, stream);
+    await onError(error, stream);
   } finally {
     connections.active--;
     await stream.close();

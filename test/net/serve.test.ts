@@ -94,6 +94,30 @@ describe("serve", () => {
   );
 
   test(
+    "an async onError callback can still talk to the peer before the connection closes",
+    () =>
+      run(async () => {
+        await withPool(async (pool) => {
+          const listener = await serveInBackground(
+            pool,
+            () => {
+              throw new Error("bad request");
+            },
+            {
+              onError: async (error, stream) => {
+                await stream.sendAll(`error: ${(error as Error).message}\n`);
+              },
+            },
+          );
+          await using client = await connect(to(listener.port));
+          expect(text(await readAll(client))).toBe("error: bad request\n");
+          pool.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
     "onError callback: logs, closes that connection, keeps serving",
     () =>
       run(async () => {

@@ -514,6 +514,9 @@ describe("cancellation", () => {
           pool.cancel();
           await expect(server.receive()).rejects.toThrow(CancelledError);
           await expect(client.sendAll("x")).rejects.toThrow(CancelledError);
+          await expect(client.sendEof()).rejects.toThrow(CancelledError);
+          await expect(server.receiveExactly(1)).rejects.toThrow(CancelledError);
+          await expect(server.receiveUntil("a")).rejects.toThrow(CancelledError);
         });
         expect(text(await server.receive())).toBe("data");
       }),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connect, listen, run, withPool } from "../../src/index.ts";
+import { connect, listen, run, skipAfter, until, withPool } from "../../src/index.ts";
 import { echo, pattern, readAll, tempDir, text } from "./helpers.ts";
 
 /** A self-signed certificate for localhost/127.0.0.1, made by the openssl CLI. */
@@ -110,6 +110,40 @@ describe("TLS", () => {
           expect(error.message).toStartWith(`connect to 127.0.0.1:${listener.port} failed:`);
           pool.cancel();
         });
+      }),
+    5000,
+  );
+
+  test(
+    "a connect cancelled during the TLS handshake closes the socket it opened",
+    () =>
+      run(async () => {
+        // A plain TCP server that never answers: the client's handshake waits forever.
+        let closed!: () => void;
+        const serverSawClose = new Promise<void>((resolve) => {
+          closed = resolve;
+        });
+        const silent = Bun.listen({
+          hostname: "127.0.0.1",
+          port: 0,
+          socket: { data() {}, close: () => closed() },
+        });
+        try {
+          const result = await skipAfter(100, () =>
+            connect({
+              hostname: "127.0.0.1",
+              port: silent.port,
+              tls: { ca: cert, serverName: "localhost" },
+            }),
+          );
+          expect(result).toBeUndefined();
+          // The abandoned attempt closed its socket: the server sees the connection end.
+          expect(await skipAfter(2000, () => until(serverSawClose.then(() => "closed")))).toBe(
+            "closed",
+          );
+        } finally {
+          silent.stop(true);
+        }
       }),
     5000,
   );
