@@ -20,6 +20,18 @@ import { median, type Row, type Suite } from "./harness.ts";
 
 const DIR = `${import.meta.dir}/tcp`;
 
+/**
+ * On Linux with two or more cores, the servers run on core 0 and the load generator on
+ * core 1, so that each server always meets the same neighbours (the scheduler would
+ * otherwise move them around, and CPU per message moves with them).
+ */
+const pinned =
+  process.platform === "linux" &&
+  navigator.hardwareConcurrency >= 2 &&
+  Bun.which("taskset") !== null;
+const onCore = (core: number, command: string[]) =>
+  pinned ? ["taskset", "-c", String(core), ...command] : command;
+
 interface Load {
   connections: number;
   messageBytes: number;
@@ -46,7 +58,7 @@ class EchoServer {
   readonly #lines: AsyncIterator<string>;
 
   static async start(kind: "raw" | "serve"): Promise<EchoServer> {
-    const child = Bun.spawn(["bun", `${DIR}/echo-server.ts`, kind], {
+    const child = Bun.spawn(onCore(0, ["bun", `${DIR}/echo-server.ts`, kind]), {
       stdin: "pipe",
       stdout: "pipe",
       stderr: "inherit",
@@ -96,7 +108,7 @@ async function measure(
   durationMs: number,
 ): Promise<Measurement> {
   const generator = Bun.spawn(
-    [
+    onCore(1, [
       "bun",
       `${DIR}/loadgen.ts`,
       ...[
@@ -107,7 +119,7 @@ async function measure(
         warmupMs,
         durationMs,
       ].map(String),
-    ],
+    ]),
     { stdout: "pipe", stderr: "inherit" },
   );
   const lines = readLines(generator.stdout);
@@ -131,9 +143,9 @@ function name(load: Load): string {
 export const suite: Suite = {
   name: "tcp-echo",
   async run({ quick }): Promise<Row[]> {
-    const rounds = quick ? 1 : 5;
-    const warmupMs = quick ? 100 : 200;
-    const durationMs = quick ? 200 : 800;
+    const rounds = quick ? 1 : 8;
+    const warmupMs = quick ? 100 : 150;
+    const durationMs = quick ? 200 : 500;
     const raw = await EchoServer.start("raw");
     const served = await EchoServer.start("serve").catch(async (error) => {
       await raw.stop();

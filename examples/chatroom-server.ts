@@ -48,17 +48,24 @@ async function handler(stream: SocketStream): Promise<void> {
   try {
     await withPool(async (pool) => {
       pool.spawn(deliver, stream, pending);
-      await chat(stream, client);
-      outbox.close(); // `deliver` sends what is left, then ends
+      try {
+        await chat(stream, client);
+      } finally {
+        leave(client);
+        outbox.close(); // nobody posts to it any more; `deliver` sends what is left, then ends
+      }
     });
   } finally {
-    clients.delete(client);
-    if (client.name !== "") {
-      names.delete(client.name);
-      broadcast(client, `${client.name} has left the chatroom!\n> `);
-    }
     log("INFO", `Connection from ${client.address} closed`);
   }
+}
+
+/** Takes `client` out of the room (before its outbox closes) and tells the others. */
+function leave(client: Client): void {
+  clients.delete(client);
+  if (client.name === "") return;
+  names.delete(client.name);
+  broadcast(client, `${client.name} has left the chatroom!\n> `);
 }
 
 /** The only task that sends on `stream`: it delivers the client's outbox in order. */

@@ -318,6 +318,8 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
     if (!this.#closed) {
       this.#closed = true;
       this.#failReader(this.#closedError("receive"));
+      // With nothing unsent, closing never looks at the calling task: Bun callbacks (a
+      // refused or abandoned connection) may call it.
       if (this.#unsent === null) {
         this.#shutDown();
         return SENT;
