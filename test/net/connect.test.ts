@@ -21,7 +21,7 @@ describe("connect", () => {
   );
 
   test("a missing unix socket is an error naming the path", async () => {
-    const dir = await tempDir("giambio-connect-");
+    const dir = tempDir("giambio-connect-");
     try {
       await run(async () => {
         const path = `${dir.path}/missing.sock`;

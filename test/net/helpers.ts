@@ -2,6 +2,9 @@
  * Shared pieces of the network tests: deterministic payloads, reading a stream to its end,
  * and a server running in the background of a pool.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   type Listener,
   listen,
@@ -59,10 +62,7 @@ export async function echo(stream: SocketStream): Promise<void> {
 }
 
 /** A temporary directory, removed by the returned function. */
-export async function tempDir(prefix: string): Promise<{ path: string; remove: () => void }> {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
+export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }

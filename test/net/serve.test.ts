@@ -273,7 +273,7 @@ describe("serve", () => {
   );
 
   test("serve() listens and serves in one call (here on a unix socket)", async () => {
-    const dir = await tempDir("giambio-serve-");
+    const dir = tempDir("giambio-serve-");
     try {
       await run(async () => {
         const path = `${dir.path}/echo.sock`;

@@ -8,7 +8,7 @@ let key = "";
 let removeDir = () => {};
 
 beforeAll(async () => {
-  const dir = await tempDir("giambio-tls-");
+  const dir = tempDir("giambio-tls-");
   removeDir = dir.remove;
   const made = Bun.spawnSync([
     "openssl",

@@ -5,7 +5,7 @@ import { echo, pattern, readAll, tempDir, text } from "./helpers.ts";
 
 let dir = { path: "", remove: () => {} };
 beforeAll(async () => {
-  dir = await tempDir("giambio-unix-");
+  dir = tempDir("giambio-unix-");
 });
 afterAll(() => dir.remove());
 
