@@ -44,6 +44,7 @@ import {
   ResourceBusyError,
   ResourceClosedError,
 } from "../errors.ts";
+import { formatAddress } from "./endpoint.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
 
 /**
@@ -64,7 +65,7 @@ const END_OF_STREAM: IteratorResult<Uint8Array> = { done: true, value: undefined
 const encoder = new TextEncoder();
 
 /** The Bun socket callbacks every stream shares (`socket.data` is the stream). */
-export type StreamCallbacks = Required<
+type StreamCallbacks = Required<
   Pick<SocketHandler<SocketStream, "uint8array">, "data" | "drain" | "end" | "close" | "error">
 >;
 
@@ -129,9 +130,7 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
       this.remoteAddress = socket.remoteAddress;
       this.remotePort = socket.remotePort;
       this.localPort = socket.localPort;
-      this.#peer = this.remoteAddress.includes(":")
-        ? `[${this.remoteAddress}]:${this.remotePort}`
-        : `${this.remoteAddress}:${this.remotePort}`;
+      this.#peer = formatAddress(this.remoteAddress, this.remotePort);
       socket.setNoDelay(true);
     }
   }
