@@ -26,6 +26,11 @@ export {
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";
+export { connect } from "./net/connect.ts";
+export type { ConnectOptions, ListenOptions } from "./net/endpoint.ts";
+export { Listener, listen } from "./net/listener.ts";
+export { type ServeOptions, serve } from "./net/serve.ts";
+export { RECEIVE_HIGH_WATER_MARK, SocketStream } from "./net/stream.ts";
 export {
   type ChannelStatistics,
   openMemoryChannel,

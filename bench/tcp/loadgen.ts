@@ -1,0 +1,82 @@
+/**
+ * The TCP echo load generator, in its own process so that its work is not charged to the
+ * server:
+ *
+ *   bun bench/tcp/loadgen.ts <port> <connections> <messageBytes> <inFlight> <warmupMs> <durationMs>
+ *
+ * Opens the connections to 127.0.0.1:<port>; each keeps <inFlight> messages of
+ * <messageBytes> outstanding: a new message goes out each time a whole message's worth of
+ * bytes has come back. Prints `start` when the warm-up ends and `done <messages> <ms>` when
+ * the measured window ends (messages echoed in it, its length), then exits. Plain Bun
+ * sockets with drain handling, to keep the generator itself cheap.
+ */
+import type { Socket, SocketHandler } from "bun";
+
+const [port, connections, messageBytes, inFlight, warmupMs, durationMs] = process.argv
+  .slice(2)
+  .map(Number) as [number, number, number, number, number, number];
+if (!(port > 0 && connections > 0 && messageBytes > 0 && inFlight > 0)) {
+  console.error(
+    "usage: loadgen.ts <port> <connections> <messageBytes> <inFlight> <warmupMs> <durationMs>",
+  );
+  process.exit(2);
+}
+
+/** Enough bytes for every message one write may need to send at once. */
+const outgoing = new Uint8Array(messageBytes * inFlight).fill(0x61);
+let echoedBytes = 0;
+
+interface Client {
+  /** Bytes received not yet counted as a whole message. */
+  partial: number;
+  /** Bytes still to write (the socket took only part of a write). */
+  owed: number;
+}
+
+function send(socket: Socket<Client>, bytes: number): void {
+  const client = socket.data;
+  client.owed += bytes;
+  while (client.owed > 0) {
+    const n = Math.min(client.owed, outgoing.length);
+    const written = socket.write(outgoing, 0, n);
+    if (written <= 0) return;
+    client.owed -= written;
+    if (written < n) return; // the rest goes out on drain
+  }
+}
+
+const handler: SocketHandler<Client> = {
+  open(socket) {
+    socket.data = { partial: 0, owed: 0 };
+    socket.setNoDelay(true);
+    send(socket, messageBytes * inFlight);
+  },
+  data(socket, chunk) {
+    echoedBytes += chunk.length;
+    const client = socket.data;
+    client.partial += chunk.length;
+    const messages = Math.floor(client.partial / messageBytes);
+    if (messages > 0) {
+      client.partial -= messages * messageBytes;
+      send(socket, messages * messageBytes);
+    }
+  },
+  drain(socket) {
+    send(socket, 0);
+  },
+};
+
+const sockets = await Promise.all(
+  Array.from({ length: connections }, () =>
+    Bun.connect<Client>({ hostname: "127.0.0.1", port, socket: handler }),
+  ),
+);
+await Bun.sleep(warmupMs);
+const startBytes = echoedBytes;
+const started = performance.now();
+console.log("start");
+await Bun.sleep(durationMs);
+const messages = (echoedBytes - startBytes) / messageBytes;
+console.log(`done ${messages} ${performance.now() - started}`);
+for (const socket of sockets) socket.end();
+process.exit(0);

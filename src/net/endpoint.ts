@@ -1,0 +1,186 @@
+/**
+ * Where a socket listens or connects: a TCP host and port, or a unix socket path. Validates
+ * the options of `listen` and `connect` before anything is opened, formats addresses for
+ * task names and messages, and turns Bun's terse failures ("Failed to connect") into errors
+ * that name the address.
+ */
+import type { TLSOptions } from "bun";
+import { checkInteger } from "../arguments.ts";
+import { describe } from "../errors.ts";
+
+/** A TCP address (`hostname`, `port`) or a unix socket path. */
+export type Endpoint =
+  | { readonly kind: "tcp"; readonly hostname: string; readonly port: number }
+  | { readonly kind: "unix"; readonly path: string };
+
+/** Options shared by `listen` and `connect`. */
+export interface SocketOptions {
+  /** Host name or IP address. */
+  hostname?: string;
+  /** TCP port. */
+  port?: number;
+  /** Path of a unix domain socket (instead of `hostname`/`port`). */
+  unix?: string;
+}
+
+/**
+ * Options of `listen`: `{ hostname?, port }` or `{ unix }`, plus TLS and socket options.
+ */
+export interface ListenOptions extends SocketOptions {
+  /** Address to bind. Default `"0.0.0.0"` (every IPv4 interface). */
+  hostname?: string;
+  /** Port to bind; `0` picks a free port (read it back from `listener.port`). */
+  port?: number;
+  /** Serve TLS with Bun's options: at least `cert` and `key`; `ca`, `requestCert`, ... */
+  tls?: TLSOptions;
+  /** Let several listeners (in this or other processes) bind the same port (`SO_REUSEPORT`). */
+  reusePort?: boolean;
+  /**
+   * How many accepted connections may wait for `accept()`; more are closed at once
+   * (and counted in `listener.refusedConnections`). Default 128.
+   */
+  backlog?: number;
+}
+
+/** Options of `connect`: `{ hostname, port }` or `{ unix }`, plus TLS. */
+export interface ConnectOptions extends SocketOptions {
+  /** Host name or IP address to connect to. */
+  hostname?: string;
+  /** Port to connect to (1–65535). */
+  port?: number;
+  /**
+   * Speak TLS: `true` verifies the server against the system's CAs; an object passes Bun's
+   * options (`ca` for a private CA, `serverName`, `cert`/`key` for a client certificate,
+   * `rejectUnauthorized`).
+   */
+  tls?: TLSOptions | boolean;
+}
+
+const DEFAULT_LISTEN_HOST = "0.0.0.0";
+const DEFAULT_BACKLOG = 128;
+
+/** The validated form of `ListenOptions`. */
+export interface ListenPlan {
+  endpoint: Endpoint;
+  tls: TLSOptions | undefined;
+  reusePort: boolean;
+  backlog: number;
+}
+
+/** The validated form of `ConnectOptions`. */
+export interface ConnectPlan {
+  endpoint: Endpoint;
+  tls: TLSOptions | boolean;
+}
+
+export function parseListenOptions(options: unknown): ListenPlan {
+  const o = checkOptions("listen", options);
+  const endpoint = parseEndpoint("listen", o, 0, DEFAULT_LISTEN_HOST);
+  const tls = o.tls;
+  if (tls !== undefined && (typeof tls !== "object" || tls === null)) {
+    throw new TypeError(
+      `listen({ tls }) must be Bun's TLS options (an object with cert and key), got ${describe(tls)}`,
+    );
+  }
+  const reusePort = o.reusePort ?? false;
+  if (typeof reusePort !== "boolean") {
+    throw new TypeError(`listen({ reusePort }) must be a boolean, got ${describe(reusePort)}`);
+  }
+  const backlog =
+    o.backlog === undefined ? DEFAULT_BACKLOG : checkInteger("listen({ backlog })", o.backlog, 1);
+  return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog };
+}
+
+export function parseConnectOptions(options: unknown): ConnectPlan {
+  const o = checkOptions("connect", options);
+  const endpoint = parseEndpoint("connect", o, 1, undefined);
+  const tls = o.tls ?? false;
+  if (typeof tls !== "boolean" && (typeof tls !== "object" || tls === null)) {
+    throw new TypeError(
+      `connect({ tls }) must be true or Bun's TLS options (ca, serverName, ...), got ${describe(tls)}`,
+    );
+  }
+  return { endpoint, tls: tls as TLSOptions | boolean };
+}
+
+/** `127.0.0.1:80`, `[::1]:80`, `unix:/tmp/app.sock`. */
+export function formatEndpoint(endpoint: Endpoint): string {
+  return endpoint.kind === "unix"
+    ? `unix:${endpoint.path}`
+    : formatAddress(endpoint.hostname, endpoint.port);
+}
+
+/** `host:port`, with IPv6 addresses in brackets. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * An error for a failed `listen`/`connect` that names the address, keeps Bun's error as
+ * `cause` and its `code` (`ECONNREFUSED`, `EADDRINUSE`, ...) for programs to test.
+ */
+export function endpointError(
+  action: "listen on" | "connect to",
+  endpoint: Endpoint,
+  cause: unknown,
+): Error & { code?: string } {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const reason = typeof code === "string" ? `${SYSTEM_ERRORS[code] ?? message} (${code})` : message;
+  const error: Error & { code?: string } = new Error(
+    `${action} ${formatEndpoint(endpoint)} failed: ${reason}`,
+    { cause },
+  );
+  if (typeof code === "string") error.code = code;
+  return error;
+}
+
+const SYSTEM_ERRORS: Record<string, string> = {
+  EACCES: "permission denied",
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "address not available on this machine",
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset by peer",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ENOENT: "no such socket file",
+  ENOTFOUND: "host name not found",
+  ETIMEDOUT: "timed out",
+};
+
+function checkOptions(fn: string, options: unknown): Record<string, unknown> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${fn}(options) must be an object like { hostname, port } or { unix }, got ${describe(options)}`,
+    );
+  }
+  return options as Record<string, unknown>;
+}
+
+function parseEndpoint(
+  fn: string,
+  o: Record<string, unknown>,
+  minPort: number,
+  defaultHost: string | undefined,
+): Endpoint {
+  if (o.unix !== undefined) {
+    if (o.hostname !== undefined || o.port !== undefined) {
+      throw new TypeError(
+        `${fn}() takes either { unix } or { hostname, port }, got both (unix ${describe(o.unix)}, hostname ${describe(o.hostname)}, port ${describe(o.port)})`,
+      );
+    }
+    if (typeof o.unix !== "string" || o.unix === "") {
+      throw new TypeError(`${fn}({ unix }) must be a non-empty path, got ${describe(o.unix)}`);
+    }
+    return { kind: "unix", path: o.unix };
+  }
+  const hostname = o.hostname ?? defaultHost;
+  if (typeof hostname !== "string" || hostname === "") {
+    throw new TypeError(
+      `${fn}({ hostname }) must be a non-empty host name or IP address, got ${describe(hostname)}`,
+    );
+  }
+  const port = checkInteger(`${fn}({ port })`, o.port, minPort);
+  if (port > 65535) throw new RangeError(`${fn}({ port }) must be at most 65535, got ${port}`);
+  return { kind: "tcp", hostname, port };
+}

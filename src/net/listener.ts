@@ -1,0 +1,237 @@
+/**
+ * Listening sockets. `listen` binds with `Bun.listen`; each connection Bun opens becomes a
+ * `SocketStream` that goes straight to a task parked in `accept()`, or waits in a bounded
+ * queue (the backlog) until one asks. A TLS connection counts only once its handshake has
+ * succeeded: Bun drops what is written before that.
+ */
+import type { SocketHandler, SocketListener } from "bun";
+import { currentTask } from "../core/context.ts";
+import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import type { Task } from "../core/task.ts";
+import { ResourceClosedError } from "../errors.ts";
+import {
+  endpointError,
+  formatEndpoint,
+  type ListenOptions,
+  type ListenPlan,
+  parseListenOptions,
+} from "./endpoint.ts";
+import { type ServeOptions, serveListener } from "./serve.ts";
+import { SocketStream } from "./stream.ts";
+
+const CLOSED: Promise<void> = Promise.resolve();
+const NO_MORE_CONNECTIONS: IteratorResult<SocketStream> = { done: true, value: undefined };
+
+/**
+ * Starts listening. `{ hostname?, port }` (hostname defaults to `"0.0.0.0"`, `port: 0`
+ * picks a free port) or `{ unix: path }`, plus `tls`, `reusePort` and `backlog`. The listener
+ * is bound when the promise resolves. A failure to bind (address in use, ...) rejects with an
+ * error naming the address, with Bun's `code` (`EADDRINUSE`, ...).
+ */
+export function listen(options: ListenOptions): Promise<Listener> {
+  try {
+    return Promise.resolve(new Listener(parseListenOptions(options)));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * A bound, listening socket. `accept()` connections one by one, iterate it with
+ * `for await (const stream of listener)`, or hand it to `listener.serve(handler)`.
+ * `await using listener = await listen(...)` closes it at the end of the block.
+ */
+export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketStream> {
+  /** The bound host for TCP (as given), undefined for unix sockets. */
+  readonly hostname: string | undefined;
+  /** The bound port (the real one when `port: 0` was asked), 0 for unix sockets. */
+  readonly port: number;
+  /** The socket path for unix sockets, else undefined. */
+  readonly unix: string | undefined;
+  /** `host:port` or `unix:path`, for logs. */
+  readonly address: string;
+
+  /** @internal Blocker: connections wake the tasks parked in `accept()`. */
+  readonly external = true;
+  /** @internal */
+  readonly cancellable = true;
+
+  readonly #bun: SocketListener<unknown>;
+  readonly #backlog: number;
+  /** Connections waiting for `accept()`, oldest first. */
+  readonly #queue: SocketStream[] = [];
+  /** Tasks parked in `accept()`, in arrival order. */
+  readonly #acceptors: Task[] = [];
+  #refused = 0;
+  #closed = false;
+
+  /** @internal Use `listen()`. */
+  constructor(plan: ListenPlan) {
+    const { endpoint, tls } = plan;
+    const unixPath = endpoint.kind === "unix" ? endpoint.path : null;
+    const handler: SocketHandler<SocketStream, "uint8array"> = {
+      ...SocketStream.callbacks,
+      binaryType: "uint8array",
+      open: (socket) => {
+        socket.data = new SocketStream(socket, unixPath);
+        if (tls === undefined) this.#arrived(socket.data);
+      },
+    };
+    if (tls !== undefined) {
+      handler.handshake = (socket, success) => {
+        if (success) this.#arrived(socket.data);
+        else socket.terminate();
+      };
+    }
+    // binaryType "uint8array" hands `data` a Uint8Array; Bun's option types assume Buffer.
+    const socket = handler as unknown as SocketHandler<SocketStream>;
+    // allowHalfOpen: else Bun closes both directions when the peer half-closes.
+    let bun: SocketListener<unknown> & { port?: number };
+    try {
+      bun =
+        endpoint.kind === "unix"
+          ? Bun.listen<SocketStream>({ unix: endpoint.path, tls, allowHalfOpen: true, socket })
+          : Bun.listen<SocketStream>({
+              hostname: endpoint.hostname,
+              port: endpoint.port,
+              tls,
+              allowHalfOpen: true,
+              socket,
+              // Honoured by Bun.listen although its types list it only for Bun.connect.
+              ...({ reusePort: plan.reusePort } as object),
+            });
+    } catch (error) {
+      throw endpointError("listen on", endpoint, error);
+    }
+    this.#bun = bun;
+    this.#backlog = plan.backlog;
+    if (endpoint.kind === "unix") {
+      this.hostname = undefined;
+      this.port = 0;
+      this.unix = endpoint.path;
+    } else {
+      this.hostname = endpoint.hostname;
+      this.port = bun.port ?? endpoint.port;
+      this.unix = undefined;
+    }
+    this.address = formatEndpoint(
+      endpoint.kind === "unix" ? endpoint : { ...endpoint, port: this.port },
+    );
+  }
+
+  /**
+   * Resolves with the next connection: one that is already waiting, or the next to arrive.
+   * A cancellation point. Rejects with `ResourceClosedError` once the listener is closed.
+   */
+  accept(): Promise<SocketStream> {
+    let task: Task;
+    try {
+      task = currentTask();
+      if (this.#closed) throw new ResourceClosedError(`accept() on ${this} after close()`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    const waiting = this.#queue.shift();
+    if (waiting !== undefined) return Promise.resolve(waiting);
+    this.#acceptors.push(task);
+    return park(task, this);
+  }
+
+  /**
+   * Accepts connections forever, running `handler(stream)` for each as its own task (named
+   * after the peer's address) in a pool the call owns, and closing the stream when the
+   * handler ends, however it ends. See `ServeOptions` for `maxConnections` and `onError`.
+   *
+   * Cancelling the call (or the pool around it) closes the listener, cancels every handler
+   * and closes every connection. If another task closes the listener, the call stops
+   * accepting, waits for the running handlers and resolves. A handler's error (with
+   * `onError: "propagate"`) cancels the rest and rejects the call with it.
+   */
+  serve(handler: (stream: SocketStream) => unknown, options?: ServeOptions): Promise<void> {
+    return serveListener(this, handler, options);
+  }
+
+  /**
+   * Stops accepting: the port (or socket file) is released, tasks parked in `accept()` are
+   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed.
+   * Connections already accepted stay open. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return CLOSED;
+    this.#closed = true;
+    this.#bun.stop(false);
+    const acceptors = this.#acceptors.splice(0);
+    for (const task of acceptors) {
+      wakeWithError(task, new ResourceClosedError(`accept() on ${this}: the listener was closed`));
+    }
+    for (const stream of this.#queue.splice(0)) void stream.close();
+    return CLOSED;
+  }
+
+  /** `await using listener = await listen(...)`: `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `for await (const stream of listener)`: `accept()` until the listener is closed. */
+  [Symbol.asyncIterator](): AsyncIterator<SocketStream> {
+    return {
+      next: () =>
+        this.accept().then(
+          (stream) => ({ done: false, value: stream }),
+          (error) => {
+            if (this.#closed && error instanceof ResourceClosedError) return NO_MORE_CONNECTIONS;
+            throw error;
+          },
+        ),
+    };
+  }
+
+  /** The listener has been closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Connections closed without being handled: the accept queue was full (`backlog`), or
+   * `serve` already ran `maxConnections` handlers.
+   */
+  get refusedConnections(): number {
+    return this.#refused;
+  }
+
+  /** @internal Closes a connection nobody will handle, and counts it. */
+  refuse(stream: SocketStream): void {
+    this.#refused++;
+    void stream.close();
+  }
+
+  toString(): string {
+    return `Listener(${this.address})`;
+  }
+
+  /** @internal Blocker: an `accept()` was cancelled. */
+  abortWait(task: Task): void {
+    const index = this.#acceptors.indexOf(task);
+    if (index !== -1) this.#acceptors.splice(index, 1);
+  }
+
+  /** @internal */
+  describeWait(): string {
+    return `accept() on ${this}`;
+  }
+
+  /** A connection is ready (opened, and TLS handshake done): hand it over or queue it. */
+  #arrived(stream: SocketStream): void {
+    if (this.#closed) {
+      void stream.close();
+      return;
+    }
+    const acceptor = this.#acceptors.shift();
+    if (acceptor !== undefined) wake(acceptor, stream);
+    else if (this.#queue.length < this.#backlog) this.#queue.push(stream);
+    else this.refuse(stream);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The bytes a connection has received and nobody has read yet: the chunks Bun handed to the
+ * `data` callback, kept in arrival order and never copied on the way in (Bun gives every
+ * callback a fresh buffer, so holding on to it is safe). Reading hands out whole chunks or
+ * views of them; only a read that spans several chunks copies.
+ */
+
+const EMPTY = new Uint8Array(0);
+/** Consumed slots at the front of the chunk list that trigger a compaction. */
+const COMPACT_AFTER = 256;
+
+export class ReceiveBuffer {
+  /** Unread bytes. */
+  size = 0;
+  /** Chunks in arrival order; entries before `#first` are consumed. */
+  readonly #chunks: Uint8Array[] = [];
+  #first = 0;
+  /** Bytes of `#chunks[#first]` already read. */
+  #offset = 0;
+
+  push(chunk: Uint8Array): void {
+    this.#chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  /** At most `max` bytes (at least 1 if any are buffered) from the front, without copying. */
+  take(max: number): Uint8Array {
+    const chunk = this.#chunks[this.#first];
+    if (chunk === undefined) return EMPTY;
+    const offset = this.#offset;
+    const available = chunk.length - offset;
+    if (available <= max) {
+      this.#advance();
+      this.size -= available;
+      return offset === 0 ? chunk : chunk.subarray(offset);
+    }
+    this.#offset = offset + max;
+    this.size -= max;
+    return chunk.subarray(offset, offset + max);
+  }
+
+  /** Exactly `n` bytes (`n <= size`) from the front; copies only when they span chunks. */
+  takeExactly(n: number): Uint8Array {
+    const chunk = this.#chunks[this.#first];
+    if (chunk === undefined || chunk.length - this.#offset >= n) return this.take(n);
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const part = this.take(n - filled);
+      out.set(part, filled);
+      filled += part.length;
+    }
+    return out;
+  }
+
+  /** Everything buffered, as one array. */
+  takeAll(): Uint8Array {
+    return this.size === 0 ? EMPTY : this.takeExactly(this.size);
+  }
+
+  /**
+   * Position of the first occurrence of `delimiter` in the unread bytes at or after `from`,
+   * or -1. Scans each chunk with the native `indexOf` for the delimiter's first byte and
+   * checks candidates across chunk boundaries.
+   */
+  indexOf(delimiter: Uint8Array, from: number): number {
+    const lead = delimiter[0] as number;
+    const chunks = this.#chunks;
+    let base = 0; // position of the first unread byte of chunk i
+    for (let i = this.#first; i < chunks.length; i++) {
+      const chunk = chunks[i] as Uint8Array;
+      const start = i === this.#first ? this.#offset : 0;
+      const length = chunk.length - start;
+      if (base + length > from) {
+        let at = chunk.indexOf(lead, start + Math.max(0, from - base));
+        while (at !== -1) {
+          if (this.#matchesAt(delimiter, i, at)) return base + at - start;
+          at = chunk.indexOf(lead, at + 1);
+        }
+      }
+      base += length;
+    }
+    return -1;
+  }
+
+  /** Drops every buffered byte (the connection is closed; nobody will read them). */
+  clear(): void {
+    this.#chunks.length = 0;
+    this.#first = 0;
+    this.#offset = 0;
+    this.size = 0;
+  }
+
+  #matchesAt(delimiter: Uint8Array, index: number, at: number): boolean {
+    const chunks = this.#chunks;
+    let chunk = chunks[index] as Uint8Array;
+    for (let d = 0; d < delimiter.length; d++, at++) {
+      while (at >= chunk.length) {
+        const next = chunks[++index];
+        if (next === undefined) return false;
+        chunk = next;
+        at = 0;
+      }
+      if (chunk[at] !== delimiter[d]) return false;
+    }
+    return true;
+  }
+
+  #advance(): void {
+    this.#offset = 0;
+    if (++this.#first === this.#chunks.length) {
+      // Drained: reuse the array instead of letting it grow.
+      this.#chunks.length = 0;
+      this.#first = 0;
+    } else if (this.#first >= COMPACT_AFTER) {
+      // A reader that never quite catches up: drop the consumed slots now and then.
+      this.#chunks.splice(0, this.#first);
+      this.#first = 0;
+    } else {
+      // Let the consumed chunk be collected.
+      this.#chunks[this.#first - 1] = EMPTY;
+    }
+  }
+}

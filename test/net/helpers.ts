@@ -1,0 +1,68 @@
+/**
+ * Shared pieces of the network tests: deterministic payloads, reading a stream to its end,
+ * and a server running in the background of a pool.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type Listener,
+  listen,
+  type Pool,
+  type ServeOptions,
+  type SocketStream,
+} from "../../src/index.ts";
+
+export const LOCALHOST = { hostname: "127.0.0.1", port: 0 } as const;
+
+/** `n` bytes of a pattern that differs per `seed`, so misplaced bytes are caught. */
+export function pattern(n: number, seed = 0): Uint8Array {
+  const bytes = new Uint8Array(n);
+  let x = (seed * 2654435761 + 12345) >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
+
+/** Receives until EOF and returns everything as one array. */
+export async function readAll(stream: SocketStream): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return concat(chunks);
+}
+
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+export const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/** Listens on 127.0.0.1 (free port) and serves `handler` in a child task of `pool`. */
+export async function serveInBackground(
+  pool: Pool,
+  handler: (stream: SocketStream) => unknown,
+  options?: ServeOptions,
+): Promise<Listener> {
+  const listener = await listen(LOCALHOST);
+  pool.spawn(() => listener.serve(handler, options));
+  return listener;
+}
+
+/** Echoes every chunk back until EOF. */
+export async function echo(stream: SocketStream): Promise<void> {
+  for await (const chunk of stream) await stream.sendAll(chunk);
+}
+
+/** A temporary directory, removed by the returned function. */
+export function tempDir(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}

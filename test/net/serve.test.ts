@@ -1,0 +1,315 @@
+import { describe, expect, test } from "bun:test";
+import {
+  CancelledError,
+  connect,
+  currentTask,
+  listen,
+  run,
+  type SocketStream,
+  serve,
+  sleep,
+  withPool,
+} from "../../src/index.ts";
+import { echo, LOCALHOST, pattern, readAll, serveInBackground, tempDir, text } from "./helpers.ts";
+
+const to = (port: number) => ({ hostname: "127.0.0.1", port });
+
+describe("serve", () => {
+  test(
+    "100 concurrent clients get their random payloads echoed byte-exact",
+    () =>
+      run(async () => {
+        await withPool(async (pool) => {
+          const listener = await serveInBackground(pool, echo);
+          await withPool(async (clients) => {
+            for (let i = 0; i < 100; i++) {
+              clients.spawn(async () => {
+                const payload = pattern(1 + ((i * 7919) % 200_000), i);
+                await using stream = await connect(to(listener.port));
+                await withPool(async (both) => {
+                  both.spawn(async () => {
+                    await stream.sendAll(payload);
+                    await stream.sendEof();
+                  });
+                  expect(await readAll(stream)).toEqual(payload);
+                });
+              });
+            }
+          });
+          pool.cancel();
+        });
+      }),
+    20000,
+  );
+
+  test(
+    "each handler is a task named after the peer, and its stream is closed when it returns",
+    () =>
+      run(async () => {
+        await withPool(async (pool) => {
+          const listener = await serveInBackground(pool, async (stream) => {
+            await stream.sendAll(`${currentTask().name}\n`);
+          });
+          await using client = await connect(to(listener.port));
+          expect(text(await readAll(client))).toBe(`127.0.0.1:${client.localPort}\n`);
+          pool.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
+    'onError "propagate": a handler error cancels the others and rejects the serve',
+    () =>
+      run(async () => {
+        const cleanedUp: string[] = [];
+        const listener = await listen(LOCALHOST);
+        const error = await withPool(async (pool) => {
+          const server = pool.spawn(() =>
+            listener.serve(async (stream) => {
+              try {
+                const line = text(await stream.receiveUntil("\n"));
+                if (line === "fail\n") throw new TypeError("handler failed");
+                await stream.receive(); // the bystander waits here
+              } finally {
+                cleanedUp.push(stream.peer);
+              }
+            }),
+          );
+          await using bystander = await connect(to(listener.port));
+          await bystander.sendAll("wait\n");
+          await sleep(20);
+          await using failing = await connect(to(listener.port));
+          await failing.sendAll("fail\n");
+          // The bystander's connection is closed because its handler was cancelled.
+          expect((await bystander.receive()).length).toBe(0);
+          return server.join().catch((e) => e);
+        }).catch((e) => e);
+        expect(error).toBeInstanceOf(TypeError);
+        expect(error.message).toBe("handler failed");
+        expect(cleanedUp.length).toBe(2);
+        expect(listener.closed).toBe(true);
+      }),
+    5000,
+  );
+
+  test(
+    "an async onError callback can still talk to the peer before the connection closes",
+    () =>
+      run(async () => {
+        await withPool(async (pool) => {
+          const listener = await serveInBackground(
+            pool,
+            () => {
+              throw new Error("bad request");
+            },
+            {
+              onError: async (error, stream) => {
+                await stream.sendAll(`error: ${(error as Error).message}\n`);
+              },
+            },
+          );
+          await using client = await connect(to(listener.port));
+          expect(text(await readAll(client))).toBe("error: bad request\n");
+          pool.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
+    "onError callback: logs, closes that connection, keeps serving",
+    () =>
+      run(async () => {
+        const logged: [string, string][] = [];
+        await withPool(async (pool) => {
+          const listener = await serveInBackground(
+            pool,
+            async (stream) => {
+              const line = text(await stream.receiveUntil("\n"));
+              if (line === "boom\n") throw new Error("boom");
+              await stream.sendAll(`ok ${line}`);
+            },
+            { onError: (error, stream) => logged.push([(error as Error).message, stream.peer]) },
+          );
+          const bad = await connect(to(listener.port));
+          await bad.sendAll("boom\n");
+          expect((await bad.receive()).length).toBe(0); // that connection was closed
+          expect(logged).toEqual([["boom", `127.0.0.1:${bad.localPort}`]]);
+          await bad.close();
+          await using good = await connect(to(listener.port));
+          await good.sendAll("hello\n");
+          expect(text(await readAll(good))).toBe("ok hello\n");
+          pool.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
+    "an onError callback that throws crashes the server with that error",
+    () =>
+      run(async () => {
+        const listener = await listen(LOCALHOST);
+        const error = await withPool(async (pool) => {
+          const server = pool.spawn(() =>
+            listener.serve(
+              () => {
+                throw new Error("handler");
+              },
+              {
+                onError: () => {
+                  throw new RangeError("from onError");
+                },
+              },
+            ),
+          );
+          await using _client = await connect(to(listener.port));
+          return server.join().catch((e) => e);
+        }).catch((e) => e);
+        expect(error).toBeInstanceOf(RangeError);
+        expect(error.message).toBe("from onError");
+      }),
+    5000,
+  );
+
+  test(
+    "maxConnections: extra connections are closed at once and counted",
+    () =>
+      run(async () => {
+        await withPool(async (pool) => {
+          const listener = await serveInBackground(
+            pool,
+            async (stream) => {
+              await stream.sendAll("welcome\n");
+              await stream.receive();
+            },
+            { maxConnections: 2 },
+          );
+          const a = await connect(to(listener.port));
+          const b = await connect(to(listener.port));
+          expect(text(await a.receiveUntil("\n"))).toBe("welcome\n");
+          expect(text(await b.receiveUntil("\n"))).toBe("welcome\n");
+          const c = await connect(to(listener.port));
+          expect((await c.receive()).length).toBe(0);
+          expect(listener.refusedConnections).toBe(1);
+          await a.close(); // frees a slot
+          await sleep(20);
+          const d = await connect(to(listener.port));
+          expect(text(await d.receiveUntil("\n"))).toBe("welcome\n");
+          for (const s of [b, c, d]) await s.close();
+          pool.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
+    "cancelling the serving pool cancels every handler, runs finally blocks, closes every socket and the listener",
+    () =>
+      run(async () => {
+        const finallyRan: string[] = [];
+        const listener = await listen(LOCALHOST);
+        const clients: SocketStream[] = [];
+        await withPool(async (pool) => {
+          pool.spawn(() =>
+            listener.serve(async (stream) => {
+              try {
+                await stream.sendAll("hi\n");
+                await stream.receive();
+              } catch (error) {
+                expect(error).toBeInstanceOf(CancelledError);
+                throw error;
+              } finally {
+                finallyRan.push(stream.peer);
+              }
+            }),
+          );
+          for (let i = 0; i < 5; i++) {
+            const client = await connect(to(listener.port));
+            expect(text(await client.receiveUntil("\n"))).toBe("hi\n");
+            clients.push(client);
+          }
+          pool.cancel();
+        });
+        expect(finallyRan.length).toBe(5);
+        for (const client of clients) {
+          expect((await client.receive()).length).toBe(0);
+          await client.close();
+        }
+        expect(listener.closed).toBe(true);
+        const refused = await connect(to(listener.port)).catch((e) => e);
+        expect(refused.code).toBe("ECONNREFUSED");
+      }),
+    5000,
+  );
+
+  test(
+    "closing the listener from another task stops accepting; serve resolves after its handlers finish",
+    () =>
+      run(async () => {
+        const listener = await listen(LOCALHOST);
+        let handlerDone = false;
+        await withPool(async (pool) => {
+          const server = pool.spawn(() =>
+            listener.serve(async (stream) => {
+              await stream.receiveUntil("\n");
+              await sleep(30);
+              await stream.sendAll("done\n");
+              handlerDone = true;
+            }),
+          );
+          const client = await connect(to(listener.port));
+          await client.sendAll("go\n");
+          await sleep(10);
+          await listener.close();
+          await server.join();
+          expect(handlerDone).toBe(true);
+          expect(text(await readAll(client))).toBe("done\n");
+          await client.close();
+        });
+      }),
+    5000,
+  );
+
+  test("serve() listens and serves in one call (here on a unix socket)", async () => {
+    const dir = tempDir("giambio-serve-");
+    try {
+      await run(async () => {
+        const path = `${dir.path}/echo.sock`;
+        await withPool(async (pool) => {
+          pool.spawn(() => serve({ unix: path }, echo));
+          await sleep(10);
+          await using client = await connect({ unix: path });
+          await client.sendAll("over unix");
+          expect(text(await client.receiveExactly(9))).toBe("over unix");
+          pool.cancel();
+        });
+      });
+    } finally {
+      dir.remove();
+    }
+  }, 5000);
+
+  test(
+    "bad serve arguments are rejected before anything is opened",
+    () =>
+      run(async () => {
+        await using listener = await listen(LOCALHOST);
+        await expect(listener.serve("nope" as never)).rejects.toThrow(
+          /serve\(handler\) must be a function, got "nope"/,
+        );
+        await expect(listener.serve(echo, { maxConnections: 0 })).rejects.toThrow(
+          /maxConnections.*got 0/,
+        );
+        await expect(listener.serve(echo, { onError: "ignore" as never })).rejects.toThrow(
+          /onError.*got "ignore"/,
+        );
+        expect(listener.closed).toBe(false);
+        await expect(serve({ hostname: "127.0.0.1", port: 0 }, 42 as never)).rejects.toBeInstanceOf(
+          TypeError,
+        );
+      }),
+    5000,
+  );
+});
