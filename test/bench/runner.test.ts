@@ -88,6 +88,7 @@ describe("the bench harness", () => {
       "spawn",
       "switch",
       "switch",
+      "switch",
       "timers",
     ]);
   });
