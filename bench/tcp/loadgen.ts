@@ -2,19 +2,21 @@
  * The TCP echo load generator, in its own process so that its work is not charged to the
  * server:
  *
- *   bun bench/tcp/loadgen.ts <port> <connections> <messageBytes> <inFlight> <warmupMs> <durationMs>
+ *   bun bench/tcp/loadgen.ts <port> <connections> <messageBytes> <inFlight> <warmupMs> <durationMs> [prompted]
  *
  * Opens the connections to 127.0.0.1:<port>; each keeps <inFlight> messages of
  * <messageBytes> outstanding: a new message goes out each time a whole message's worth of
  * bytes has come back. Prints `start` when the warm-up ends and `done <messages> <ms>` when
  * the measured window ends (messages echoed in it, its length), then exits. Plain Bun
- * sockets with drain handling, to keep the generator itself cheap.
+ * sockets with drain handling, to keep the generator itself cheap. With `prompted` (1), the
+ * server adds its own bytes (a prompt) to the echo: only the load's byte (0x61) is counted.
  */
 import type { Socket, SocketHandler } from "bun";
 
-const [port, connections, messageBytes, inFlight, warmupMs, durationMs] = process.argv
+const [port, connections, messageBytes, inFlight, warmupMs, durationMs, prompted] = process.argv
   .slice(2)
-  .map(Number) as [number, number, number, number, number, number];
+  .map(Number) as [number, number, number, number, number, number, number | undefined];
+const LOAD_BYTE = 0x61;
 if (!(port > 0 && connections > 0 && messageBytes > 0 && inFlight > 0)) {
   console.error(
     "usage: loadgen.ts <port> <connections> <messageBytes> <inFlight> <warmupMs> <durationMs>",
@@ -23,7 +25,7 @@ if (!(port > 0 && connections > 0 && messageBytes > 0 && inFlight > 0)) {
 }
 
 /** Enough bytes for every message one write may need to send at once. */
-const outgoing = new Uint8Array(messageBytes * inFlight).fill(0x61);
+const outgoing = new Uint8Array(messageBytes * inFlight).fill(LOAD_BYTE);
 let echoedBytes = 0;
 
 interface Client {
@@ -52,9 +54,14 @@ const handler: SocketHandler<Client> = {
     send(socket, messageBytes * inFlight);
   },
   data(socket, chunk) {
-    echoedBytes += chunk.length;
+    let echoed = chunk.length;
+    if (prompted === 1) {
+      echoed = 0;
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] === LOAD_BYTE) echoed++;
+    }
+    echoedBytes += echoed;
     const client = socket.data;
-    client.partial += chunk.length;
+    client.partial += echoed;
     const messages = Math.floor(client.partial / messageBytes);
     if (messages > 0) {
       client.partial -= messages * messageBytes;

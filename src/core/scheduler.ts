@@ -36,6 +36,7 @@ import { CancelledError, GiambioError, KeyboardInterrupt } from "../errors.ts";
 import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
 import type { BaseDebugger } from "./debugger.ts";
+import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
 import { Task } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timers.ts";
@@ -73,6 +74,10 @@ export class Scheduler {
   #stepping: Task | null = null;
   #iterating = false;
   #stepsSinceTurn = 0;
+  /** Counts iterations, so that callers can tell whether two things happen in the same one. */
+  #iterationNumber = 0;
+  /** Callbacks for the end of the iteration in progress (see iteration-end.ts). */
+  #atIterationEnd: AtIterationEnd[] = [];
   #turnArmed = false;
   /** While > 0, wake-ups only queue tasks (the loop is collecting several at once). */
   #holdKicks = 0;
@@ -229,6 +234,7 @@ export class Scheduler {
 
   /** The root task has settled (or been given up on): close the step and settle the run. */
   #finishRun(root: Task): void {
+    if (this.#atIterationEnd.length > 0) this.#runIterationEnd();
     if (this.#stepping !== null) {
       const task = this.#stepping;
       this.#stepping = null;
@@ -563,6 +569,7 @@ export class Scheduler {
     this.#batch = batch;
     this.#batchIndex = 0;
     this.#iterating = true;
+    this.#iterationNumber++;
     this.#nextStep();
   }
 
@@ -623,7 +630,31 @@ export class Scheduler {
     this.#nextStep();
   }
 
+  #runIterationEnd(): void {
+    const callbacks = this.#atIterationEnd;
+    this.#atIterationEnd = [];
+    for (const callback of callbacks) callback.atIterationEnd();
+  }
+
+  /** @internal The number of the iteration in progress, or -1 when none is. */
+  get iteration(): number {
+    return this.#iterating ? this.#iterationNumber : -1;
+  }
+
+  /** @internal See `deferToIterationEnd` in iteration-end.ts. */
+  deferToIterationEnd(callback: AtIterationEnd): boolean {
+    if (!this.#iterating) return false;
+    this.#atIterationEnd.push(callback);
+    // Work now waits for the iteration to end: a step that never ends (a foreign await)
+    // must not hold it up, so the turn comes to release such a step.
+    if (!this.#turnArmed) this.#armTurn();
+    return true;
+  }
+
   #endIteration(): void {
+    // Still "iterating": whatever these wake (a write failing at once) joins the ready queue
+    // and runs next iteration.
+    if (this.#atIterationEnd.length > 0) this.#runIterationEnd();
     this.#batch.length = 0;
     this.#batchIndex = 0;
     this.#iterating = false;

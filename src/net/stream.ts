@@ -11,13 +11,26 @@
  * slows the peer), and it is resumed once the reader has taken them down to half of that.
  *
  * ## Sending
- * `socket.write` is unbuffered and may take only part of the data. `sendAll` writes directly;
- * only the unwritten rest is kept (`#unsent`, the one piece of pending-write state), and the
- * task parks until Bun's `drain` callback has written it all. A `sendAll` cancelled midway
- * leaves the peer with part of the data, so, as in trio, the stream can no longer send.
+ * `socket.write` is unbuffered and may take only part of the data. Bytes a stream has
+ * accepted but the socket has not taken yet live in one place, the *outbox*.
+ *
+ * Writes are coalesced where that saves work. A stream starts out writing each `sendAll` at
+ * once. When it sees a second `sendAll` within one iteration of the loop (a reply, then a
+ * prompt), it switches to coalescing: small `sendAll`s (up to `COALESCE_LIMIT` in all) only
+ * add to the outbox and return, and the outbox is written at the end of the iteration — one
+ * `write` syscall for all of them, and nothing waits longer than the iteration that produced
+ * it. A stream whose iterations keep bringing a single write goes back to writing at once,
+ * so a one-write protocol pays nothing for this. Larger data, and code running outside the
+ * loop's steps, are always written at once.
+ *
+ * When the socket takes only part of a write, the rest stays in the outbox and the next
+ * `sendAll` (or this one) parks until Bun's `drain` callback has written it all, so the
+ * outbox never holds more than one limit's worth plus one call's data. A `sendAll` cancelled
+ * while it waits leaves the peer with part of the stream, so, as in trio, the stream can no
+ * longer send and the rest is dropped.
  *
  * ## Closing
- * `close()` lets a `sendAll` in progress finish, then closes (`socket.end()`, never
+ * `close()` lets the outbox drain, then closes (`socket.end()`, never
  * `end(data)`, which drops the tail of a large final chunk). It never throws: if waiting
  * for that flush is cancelled, the connection is aborted (reset) instead. Bun runs the
  * `close` callback synchronously inside `end()`/`terminate()`, so every state change is made
@@ -26,6 +39,11 @@
 import type { Socket, SocketHandler } from "bun";
 import { checkInteger } from "../arguments.ts";
 import { currentTask, maybeCurrentTask } from "../core/context.ts";
+import {
+  type AtIterationEnd,
+  currentIteration,
+  deferToIterationEnd,
+} from "../core/iteration-end.ts";
 import {
   type Blocker,
   checkCancelled,
@@ -55,6 +73,15 @@ import { ReceiveBuffer } from "./receive-buffer.ts";
  */
 export const RECEIVE_HIGH_WATER_MARK = 64 * 1024;
 
+/**
+ * How many bytes `sendAll` may leave in the outbox for the end of the iteration. Above it,
+ * the bytes are written at once: coalescing saves syscalls on small writes, not on bulk.
+ */
+export const COALESCE_LIMIT = 64 * 1024;
+
+/** Single-chunk flushes in a row after which a coalescing stream goes back to writing at once. */
+const SINGLE_FLUSHES_BEFORE_DIRECT = 8;
+
 /** `receive()`'s default `maxBytes`. */
 const DEFAULT_MAX_BYTES = 65536;
 
@@ -75,7 +102,9 @@ type StreamCallbacks = Required<
  * once is a `ResourceBusyError`. Every operation after `close()` is a `ResourceClosedError`;
  * a connection the peer reset is a `BrokenResourceError`.
  */
-export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uint8Array> {
+export class SocketStream
+  implements Blocker, AtIterationEnd, AsyncDisposable, AsyncIterable<Uint8Array>
+{
   /** The peer's IP address (the socket path for unix sockets). */
   readonly remoteAddress: string;
   /** The peer's port (0 for unix sockets). */
@@ -107,10 +136,22 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
   /** > 0: `receive(max)` is parked and takes the next chunk; 0: a framing helper is. */
   #readerMax = 0;
 
-  /** The task whose `sendAll` waits for `drain`, and the bytes the socket has not taken yet. */
+  /** Bytes accepted by `sendAll` that the socket has not taken yet, oldest first. */
+  readonly #outbox: Uint8Array[] = [];
+  #outboxBytes = 0;
+  /** The outbox waits for the end of the loop's iteration (else, if not empty, for `drain`). */
+  #flushDeferred = false;
+  /** Small writes are coalesced per iteration (else written at once). */
+  #coalescing = false;
+  /** The iteration of the last write made at once, to notice a second one in the same. */
+  #lastDirectWrite = -1;
+  /** Flushes in a row that had a single chunk to write (nothing coalesced). */
+  #singleFlushes = 0;
+  /** The task whose `sendAll` waits for the outbox to drain. */
   #writer: Task | null = null;
-  #unsent: Uint8Array | null = null;
   #eofSent = false;
+  /** `shutdown()` has been called (after the outbox drained). */
+  #shutdownDone = false;
   #sendCancelled = false;
 
   #closed = false;
@@ -250,8 +291,10 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
 
   /**
    * Sends every byte of `data` (a string is UTF-8 encoded). Resolves once all of it has
-   * been handed to the kernel; while the socket is full it waits for Bun's `drain` (nothing is
-   * buffered without bound). A cancellation point. If cancelled midway, part of the data may
+   * been handed to the kernel, or — for small writes of a stream that writes several times
+   * per iteration of the loop — once it is queued to be handed over, together, at the end of
+   * this iteration (see "Sending" above). While the socket is full it waits for Bun's `drain`
+   * (nothing is buffered without bound). A cancellation point. If cancelled midway, part of the data may
    * have been sent and the stream can no longer send (later calls: `BrokenResourceError`).
    * Rejects with `BrokenResourceError` if the peer reset the connection or is gone,
    * `ResourceBusyError` if another task is sending, `ResourceClosedError` after `sendEof()`
@@ -274,10 +317,33 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
     }
     const refused = refuseWait(task);
     if (refused !== null) return refused;
-    const written = this.#socket.write(bytes);
-    if (written === bytes.length) return SENT;
-    if (written < 0) return Promise.reject(this.#brokenError());
-    this.#unsent = bytes.subarray(written);
+    if (bytes.length === 0) return SENT;
+    const waitingForDrain = this.#outboxBytes > 0 && !this.#flushDeferred;
+    if (!waitingForDrain && this.#outboxBytes + bytes.length <= COALESCE_LIMIT) {
+      if (this.#flushDeferred) {
+        this.#addToOutbox(bytes);
+        return SENT;
+      }
+      const iteration = currentIteration(task);
+      if (iteration >= 0) {
+        if (this.#coalescing || iteration === this.#lastDirectWrite) {
+          this.#coalescing = true;
+          this.#flushDeferred = deferToIterationEnd(task, this);
+          this.#addToOutbox(bytes);
+          return SENT;
+        }
+        this.#lastDirectWrite = iteration;
+      }
+    }
+    this.#addToOutbox(bytes);
+    if (!waitingForDrain) {
+      this.#flushDeferred = false;
+      this.#flush();
+      if (this.#outboxBytes === 0) return SENT;
+      if (this.#brokenBy !== null || this.#socketClosed) {
+        return Promise.reject(this.#brokenError());
+      }
+    }
     this.#writer = task;
     return park(task, this);
   }
@@ -300,7 +366,12 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
     if (cancelled !== null) return cancelled;
     if (!this.#eofSent) {
       this.#eofSent = true;
-      if (!this.#socketClosed) this.#socket.shutdown();
+      // What sendAll accepted goes out first; the FIN follows once the outbox is empty.
+      if (this.#flushDeferred) {
+        this.#flushDeferred = false;
+        this.#flush();
+      }
+      if (this.#outboxBytes === 0) this.#shutdownWrites();
     }
     return SENT;
   }
@@ -317,9 +388,13 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
     if (!this.#closed) {
       this.#closed = true;
       this.#failReader(this.#closedError("receive"));
+      if (this.#flushDeferred) {
+        this.#flushDeferred = false;
+        this.#flush();
+      }
       // With nothing unsent, closing never looks at the calling task: Bun callbacks (a
       // refused or abandoned connection) may call it.
-      if (this.#unsent === null) {
+      if (this.#outboxBytes === 0) {
         this.#shutDown();
         return SENT;
       }
@@ -361,8 +436,12 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
       return;
     }
     if (task === this.#writer) {
+      // The peer now has an arbitrary prefix of what was sent: the stream is only good for
+      // closing (as in trio), so what the socket has not taken is dropped, and a close()
+      // does not wait for a peer that may never read it.
       this.#writer = null;
-      this.#unsent = null;
+      this.#outbox.length = 0;
+      this.#outboxBytes = 0;
       this.#sendCancelled = true;
       this.#unsentGone();
       return;
@@ -407,20 +486,19 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
   }
 
   #onDrain(): void {
-    const unsent = this.#unsent;
-    if (unsent === null) return;
-    const written = this.#socket.write(unsent);
-    if (written === unsent.length) {
-      this.#unsent = null;
-      const writer = this.#writer;
-      this.#writer = null;
-      if (writer !== null) wake(writer);
-      this.#unsentGone();
-    } else if (written >= 0) {
-      this.#unsent = unsent.subarray(written);
-    } else {
-      this.#failWriter();
+    if (this.#outboxBytes > 0 && !this.#flushDeferred) this.#flush();
+  }
+
+  /** AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
+  atIterationEnd(): void {
+    if (!this.#flushDeferred) return;
+    this.#flushDeferred = false;
+    if (this.#outbox.length > 1) this.#singleFlushes = 0;
+    else if (++this.#singleFlushes >= SINGLE_FLUSHES_BEFORE_DIRECT) {
+      this.#coalescing = false;
+      this.#singleFlushes = 0;
     }
+    this.#flush();
   }
 
   #onEnd(): void {
@@ -540,23 +618,70 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
     wakeWithError(reader, error);
   }
 
-  /** The socket cannot take the unsent bytes any more: fail the waiting `sendAll`. */
-  #failWriter(): void {
-    if (this.#unsent === null) return;
+  /** Adds bytes to the outbox, without copying them (they are copied once, when written). */
+  #addToOutbox(bytes: Uint8Array): void {
+    this.#outbox.push(bytes);
+    this.#outboxBytes += bytes.length;
+  }
+
+  /**
+   * Writes the outbox, in one `write` call. If the socket takes it all, the outbox is empty
+   * and whoever waited for that goes on; if it takes part, the rest waits for `drain`.
+   */
+  #flush(): void {
+    if (this.#outboxBytes === 0 || this.#socketClosed) return;
+    const outbox = this.#outbox;
+    const bytes =
+      outbox.length === 1 ? (outbox[0] as Uint8Array) : concat(outbox, this.#outboxBytes);
+    const written = this.#socket.write(bytes);
+    if (written === bytes.length) {
+      this.#outbox.length = 0;
+      this.#outboxBytes = 0;
+      this.#outboxEmptied();
+    } else if (written >= 0) {
+      this.#outbox.length = 0;
+      this.#outbox.push(bytes.subarray(written));
+      this.#outboxBytes = bytes.length - written;
+    } else {
+      this.#failWriter();
+    }
+  }
+
+  /** The outbox has drained: the waiting `sendAll`, a pending FIN and `close()` go on. */
+  #outboxEmptied(): void {
     const writer = this.#writer;
     this.#writer = null;
-    this.#unsent = null;
+    if (writer !== null) wake(writer);
+    if (this.#eofSent) this.#shutdownWrites();
+    this.#unsentGone();
+  }
+
+  /** The socket cannot take the outbox any more: drop it and fail the waiting `sendAll`. */
+  #failWriter(): void {
+    this.#flushDeferred = false;
+    if (this.#outboxBytes === 0) return;
+    this.#outbox.length = 0;
+    this.#outboxBytes = 0;
+    const writer = this.#writer;
+    this.#writer = null;
     if (writer !== null) wakeWithError(writer, this.#brokenError());
     this.#unsentGone();
   }
 
-  /** The pending write is over (written, cancelled or failed): a waiting `close()` goes on. */
+  /** The pending writes are over (written, or failed): a waiting `close()` goes on. */
   #unsentGone(): void {
     const closers = this.#closers;
     if (closers === null) return;
     this.#closers = null;
     this.#shutDown();
     for (const task of closers) wake(task);
+  }
+
+  /** Half-close: FIN after everything written so far. */
+  #shutdownWrites(): void {
+    if (this.#shutdownDone) return;
+    this.#shutdownDone = true;
+    if (!this.#socketClosed) this.#socket.shutdown();
   }
 
   /** Graceful close: FIN after everything written so far. */
@@ -571,7 +696,9 @@ export class SocketStream implements Blocker, AsyncDisposable, AsyncIterable<Uin
     this.#received.clear();
     const writer = this.#writer;
     this.#writer = null;
-    this.#unsent = null;
+    this.#outbox.length = 0;
+    this.#outboxBytes = 0;
+    this.#flushDeferred = false;
     if (writer !== null) {
       wakeWithError(
         writer,
@@ -620,4 +747,15 @@ function toIteratorResult(chunk: Uint8Array): IteratorResult<Uint8Array> {
 
 function ignoreCancelled(error: unknown): void {
   if (!(error instanceof CancelledError)) throw error;
+}
+
+/** The chunks of an outbox as one buffer, so that they go out in one `write` call. */
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
 }
