@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   checkpoint,
+  connect,
   GiambioError,
   MockClock,
   Scheduler,
@@ -71,6 +72,34 @@ describe("manual ticking", () => {
     expect(await scheduler.tick()).toBe(false);
     expect(seen).toEqual(["from outside"]);
   });
+
+  test("socket data that arrives between ticks is delivered on the next tick", async () => {
+    const opened = Promise.withResolvers<{ write(data: string): number }>();
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: (socket) => opened.resolve(socket), data() {} },
+    });
+    try {
+      const scheduler = new Scheduler({ handleSignals: false });
+      const received: string[] = [];
+      let connected = false;
+      const main = scheduler.start(async () => {
+        await using stream = await connect({ hostname: "127.0.0.1", port: server.port });
+        connected = true; // and, in the same step, parked in receive():
+        received.push(new TextDecoder().decode(await stream.receive()));
+      });
+      while (!connected) await scheduler.tick();
+      (await opened.promise).write("hello");
+      await Bun.sleep(20);
+      expect(received).toEqual([]); // arrived, but nothing runs between ticks
+      while (await scheduler.tick());
+      expect(received).toEqual(["hello"]);
+      expect(main.state).toBe("finished");
+    } finally {
+      server.stop(true);
+    }
+  }, 5000);
 
   test("with a mock clock, the caller drives time between ticks", async () => {
     const clock = new MockClock();
