@@ -335,13 +335,22 @@ export class SocketStream
         this.#lastDirectWrite = iteration;
       }
     }
-    this.#addToOutbox(bytes);
-    if (!waitingForDrain) {
-      this.#flushDeferred = false;
-      this.#flush();
-      if (this.#outboxBytes === 0) return SENT;
-      if (this.#brokenBy !== null || this.#socketClosed) {
-        return Promise.reject(this.#brokenError());
+    if (this.#outboxBytes === 0) {
+      // Nothing queued: write at once and keep only what the socket did not take.
+      const written = this.#socket.write(bytes);
+      if (written === bytes.length) return SENT;
+      if (written < 0) return Promise.reject(this.#brokenError());
+      this.#addToOutbox(bytes.subarray(written));
+    } else {
+      this.#addToOutbox(bytes);
+      if (!waitingForDrain) {
+        // Queued for the iteration's end, but this brings too much: write it all now.
+        this.#flushDeferred = false;
+        this.#flush();
+        if (this.#outboxBytes === 0) return SENT;
+        if (this.#brokenBy !== null || this.#socketClosed) {
+          return Promise.reject(this.#brokenError());
+        }
       }
     }
     this.#writer = task;
