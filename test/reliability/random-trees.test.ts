@@ -22,19 +22,9 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 const RUNS = Number(process.env.GIAMBIO_RANDOM_RUNS ?? 300);
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Failure extends Error {
   override name = "Failure";
@@ -51,7 +41,7 @@ class Program {
   #budget = 60;
 
   constructor(seed: number) {
-    this.random = seeded(seed);
+    this.random = seededRandom(seed);
   }
 
   #pick(n: number): number {

@@ -16,18 +16,7 @@ import {
   type Task,
   withPool,
 } from "../../src/index.ts";
-
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../support/seeded-random.ts";
 
 const PRODUCERS = 6;
 const CONSUMERS = 4;
@@ -92,7 +81,7 @@ async function sendOnce(
 }
 
 async function channelScenario(seed: number, capacity: number): Promise<Ledger> {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const ledger: Ledger = { sent: new Set(), notSent: new Set(), received: [] };
   const [send, receive] = openMemoryChannel<string>(capacity);
 
@@ -141,7 +130,7 @@ async function channelScenario(seed: number, capacity: number): Promise<Ledger> 
 }
 
 async function queueScenario(seed: number, maxsize: number): Promise<Ledger> {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const ledger: Ledger = { sent: new Set(), notSent: new Set(), received: [] };
   const queue = new Queue<string>(maxsize);
 
