@@ -1,10 +1,12 @@
 /**
- * Abrupt peers: clients that reset or close in the middle of an exchange, half-close and go
- * silent, or connect and never send. Each handler must end with the one clear outcome its
+ * Abrupt peers: clients that reset or close in the middle of an exchange or right after
+ * connecting, half-close and go silent, or connect and never send. Each handler must end with the one clear outcome its
  * peer's behaviour calls for (an error of the right class, or EOF), the server must go on
  * serving well-behaved clients meanwhile, and every handler's `finally` must run exactly once.
  *
- * The first byte a client sends tells the handler what to do (a silent client sends none):
+ * The first byte a client sends tells the handler what to do; its outcome is recorded under
+ * "untagged" if none came (the silent client; one reset at once), "eof-first" on EOF (one
+ * closed at once):
  * - `W`: receiveExactly(1 MiB); the client sends 100 KiB of it, then resets (`terminate()`)
  *   or closes.
  * - `S`: read nothing for 300 ms, then read to the end; the client's 64 MiB `sendAll` is
@@ -32,6 +34,8 @@ import { echo, readAll, text } from "../net/helpers.ts";
 import { exchangeEcho, randomBytes, seeded } from "./clients.ts";
 
 const MiB = 1 << 20;
+/** Connections in this test, each with its handler. */
+const HANDLERS = 13;
 
 /** What each handler ended with, by the scenario its peer announced. */
 class Outcomes {
@@ -60,7 +64,7 @@ class Outcomes {
 function handlerFor(outcomes: Outcomes) {
   return async (stream: SocketStream): Promise<void> => {
     outcomes.started++;
-    let scenario = "silent";
+    let scenario = "untagged";
     try {
       const tag = await stream.receive(1);
       scenario = tag.length === 0 ? "eof-first" : text(tag);
@@ -104,6 +108,11 @@ test("abrupt peers get clear errors or EOF, others are served meanwhile, every f
       await halfClosed.sendEof();
 
       await withPool(async (clients) => {
+        // Raw Bun sockets reset or closed as soon as they are connected.
+        clients.spawn(async () => {
+          (await Bun.connect({ ...address, socket: { data() {} } })).terminate();
+          (await Bun.connect({ ...address, socket: { data() {} } })).end();
+        });
         // W + reset: a raw Bun socket, terminated mid-body.
         clients.spawn(async () => {
           const raw = await Bun.connect({ ...address, socket: { data() {} } });
@@ -157,9 +166,11 @@ test("abrupt peers get clear errors or EOF, others are served meanwhile, every f
       });
 
       await withTimeout(5000, async () => {
-        while (outcomes.finished < outcomes.started - 1) await sleep(10);
+        while (outcomes.finished < HANDLERS - 1) await sleep(10);
       });
-      expect(outcomes.ended.has("silent")).toBe(false); // still waiting for its first byte
+      expect(outcomes.started).toBe(HANDLERS);
+      // The silent one is still waiting for its first byte.
+      expect(outcomes.ended.get("untagged")).toEqual([expect.any(BrokenResourceError)]);
       server.cancel();
       // Cancelling the serve closed the silent peer's connection; the half-closed one got
       // the handler's answer, then EOF.
@@ -181,20 +192,24 @@ test("abrupt peers get clear errors or EOF, others are served meanwhile, every f
     expect((outcomes.only(scenario) as Error).message).toMatch(/\((ECONNRESET|EPIPE)\)$/);
   }
   expect(outcomes.only("H")).toBe("done");
-  expect(outcomes.only("silent")).toBeInstanceOf(CancelledError);
+  const [reset, silentEnd] = outcomes.ended.get("untagged") ?? [];
+  expect((reset as Error).message).toContain("(ECONNRESET)");
+  expect(silentEnd).toBeInstanceOf(CancelledError);
+  expect(outcomes.only("eof-first")).toBe("done");
   expect(outcomes.ended.get("E")).toEqual(["done", "done", "done", "done", "done"]);
   // Each handler's finally ran exactly once; onError saw exactly the errors (not the
   // cancellation, which is not an error to report).
-  expect(outcomes.started).toBe(11);
+  expect(outcomes.started).toBe(HANDLERS);
   expect(Object.fromEntries(outcomes.finallies)).toEqual({
     W: 2,
     S: 1,
     R: 1,
     H: 1,
     E: 5,
-    silent: 1,
+    untagged: 2,
+    "eof-first": 1,
   });
-  expect(reported).toHaveLength(4);
+  expect(reported).toHaveLength(5);
   expect(
     reported.every((e) => e instanceof BrokenResourceError || e instanceof IncompleteReadError),
   ).toBe(true);

@@ -6,6 +6,7 @@
  * live tasks and SocketStream objects must be back where they started.
  */
 import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { connect, Event, run, type SocketStream, until, withPool } from "../../src/index.ts";
 import { exchangeEcho, randomBytes, seeded } from "./clients.ts";
 import { HEAVY, ServerProcess } from "./server-process.ts";
@@ -13,9 +14,20 @@ import { HEAVY, ServerProcess } from "./server-process.ts";
 const CLIENTS = HEAVY ? 2000 : 300;
 const MAX_PAYLOAD = 32 * 1024;
 
+/** This process's limit on open files (Bun raises the soft limit to the hard one itself). */
+function openFileLimit(): number {
+  const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+  return line === null || line[1] === "unlimited" ? Number.POSITIVE_INFINITY : Number(line[1]);
+}
+
 test(
   `${CLIENTS} concurrent clients: byte-exact echo; fds and tasks return to their start`,
   async () => {
+    // Each client holds a descriptor here and one in the server; leave room for the rest.
+    const needed = CLIENTS + 200;
+    if (openFileLimit() < needed) {
+      throw new Error(`needs a limit of ${needed} open files: raise it (ulimit -Hn)`);
+    }
     const server = await ServerProcess.start("echo");
     try {
       const before = await server.stats();
