@@ -25,6 +25,20 @@ export function checkInstant(what: string, value: unknown): number {
   return value;
 }
 
+/** An options bag: an object (not null, not an array). */
+export function checkOptions(what: string, value: unknown, example: string): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`${what} must be an object like ${example}, got ${describe(value)}`);
+  }
+}
+
+export function checkBoolean(what: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${what} must be true or false, got ${describe(value)}`);
+  }
+  return value;
+}
+
 export function checkFunction(what: string, value: unknown): void {
   if (typeof value !== "function") {
     throw new TypeError(`${what} must be a function, got ${describe(value)}`);

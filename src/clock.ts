@@ -2,7 +2,7 @@
  * Clocks. The scheduler reads time only through a `Clock`, so a test can swap in
  * `MockClock` and every sleep, deadline and `clock()` follows virtual time instead.
  */
-import { checkDuration } from "./arguments.ts";
+import { checkBoolean, checkDuration, checkInstant, checkOptions } from "./arguments.ts";
 
 export interface Clock {
   /** Current time in milliseconds; monotonic. */
@@ -32,8 +32,9 @@ export class MockClock implements Clock {
   #listeners = new Set<() => void>();
 
   constructor(options: MockClockOptions = {}) {
-    this.autojump = options.autojump ?? false;
-    this.#now = options.start ?? 0;
+    checkOptions("new MockClock(options)", options, "{ autojump: true }");
+    this.autojump = checkBoolean("new MockClock({ autojump })", options.autojump ?? false);
+    this.#now = checkInstant("new MockClock({ start })", options.start ?? 0);
   }
 
   now(): number {

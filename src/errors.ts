@@ -91,5 +91,7 @@ export function describe(value: unknown): string {
   if (value === null || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return `array(${value.length})`;
   const name = (value as object).constructor?.name;
-  return name && name !== "Object" ? `a ${name}` : "an object";
+  if (!name || name === "Object") return "an object";
+  // "an ArrayBuffer", "an Error", but "a Uint8Array".
+  return `${/^[AEIO]/.test(name) ? "an" : "a"} ${name}`;
 }

@@ -8,7 +8,7 @@
  * by an outer scope travel up to it. One error is rethrown unchanged, several as an
  * `ErrorGroup` in the order they happened.
  */
-import { checkDuration, checkFunction } from "../arguments.ts";
+import { checkDuration, checkFunction, checkOptions } from "../arguments.ts";
 import { CancelledError, describe, ErrorGroup, GiambioError, TooSlowError } from "../errors.ts";
 import { CancelScope, Deadline } from "./cancel-scope.ts";
 import { currentTask } from "./context.ts";
@@ -194,6 +194,7 @@ export function withPool<T>(
 ): Promise<T> {
   try {
     checkFunction("withPool(body)", body);
+    if (options !== undefined) checkOptions("withPool(body, options)", options, "{ timeout: ms }");
     const timeout = options?.timeout;
     const ms =
       timeout === undefined

@@ -30,12 +30,12 @@
  * left" jumps virtual time to the next deadline instead. Both checks run in the turn, after
  * the microtask queue has drained, so code still on its way to a wake-up is never misjudged.
  */
-import { checkFunction } from "../arguments.ts";
+import { checkBoolean, checkFunction, checkOptions } from "../arguments.ts";
 import { type Clock, MockClock, realClock } from "../clock.ts";
-import { CancelledError, GiambioError, KeyboardInterrupt } from "../errors.ts";
+import { CancelledError, describe, GiambioError, KeyboardInterrupt } from "../errors.ts";
 import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
-import type { BaseDebugger } from "./debugger.ts";
+import { BaseDebugger } from "./debugger.ts";
 import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
 import { Task } from "./task.ts";
@@ -108,10 +108,25 @@ export class Scheduler {
   #detach: (() => void) | null = null;
 
   constructor(options: SchedulerOptions = {}) {
-    this.clock = options.clock ?? realClock;
-    this.#mockClock = this.clock instanceof MockClock ? this.clock : null;
-    this.#hooks = options.debugger ?? null;
-    this.handleSignals = options.handleSignals ?? true;
+    checkOptions("new Scheduler(options)", options, "{ clock, debugger, handleSignals }");
+    const { clock = realClock, debugger: hooks = null } = options;
+    if (typeof (clock as Partial<Clock> | null)?.now !== "function") {
+      throw new TypeError(
+        `new Scheduler({ clock }) must be a Clock (an object with a now() method, e.g. a MockClock), got ${describe(clock)}`,
+      );
+    }
+    if (hooks !== null && !(hooks instanceof BaseDebugger)) {
+      throw new TypeError(
+        `new Scheduler({ debugger }) must be an instance of a BaseDebugger subclass, got ${describe(hooks)}`,
+      );
+    }
+    this.clock = clock;
+    this.#mockClock = clock instanceof MockClock ? clock : null;
+    this.#hooks = hooks;
+    this.handleSignals = checkBoolean(
+      "new Scheduler({ handleSignals })",
+      options.handleSignals ?? true,
+    );
   }
 
   // ---------------------------------------------------------------- running
@@ -178,7 +193,7 @@ export class Scheduler {
   }
 
   #begin(main: (...args: never[]) => unknown, args: unknown[], manual: boolean): Task {
-    checkFunction("run(main)", main);
+    checkFunction(manual ? "start(main)" : "run(main)", main);
     const current = maybeCurrentTask();
     if (current !== undefined) {
       throw new GiambioError(
