@@ -207,52 +207,41 @@ export const suite: Suite = {
   name: "sync",
   async run(options: SuiteOptions): Promise<Row[]> {
     const rounds = options.quick ? 1_000 : 10_000;
-    const unit = "ns/round trip";
-    return [
-      await compare(
-        {
-          operation: "Event wake-up (ping-pong)",
-          unitsPerCall: rounds,
-          unit,
-          ours: () => eventPingPong(rounds),
-          baseline: () => rawEventPingPong(rounds),
-          target: { ratio: 2 },
-        },
-        options,
-      ),
-      await compare(
-        {
-          operation: "Lock hand-off (2 tasks)",
-          unitsPerCall: 2 * rounds, // each task hands the lock over once per round
-          unit: "ns/hand-off",
-          ours: () => lockHandOff(rounds),
-          baseline: () => rawLockHandOff(rounds),
-          target: { ratio: 2 },
-        },
-        options,
-      ),
-      await compare(
-        {
-          operation: "Queue ping-pong",
-          unitsPerCall: rounds,
-          unit,
-          ours: () => queuePingPong(rounds),
-          baseline: () => rawQueuePingPong(rounds),
-          target: { ratio: 2 },
-        },
-        options,
-      ),
-      await compare(
-        {
-          operation: "channel ping-pong (capacity 0)",
-          unitsPerCall: rounds,
-          unit,
-          ours: () => channelPingPong(rounds),
-          baseline: () => rawQueuePingPong(rounds),
-          target: { ratio: 2 },
-        },
-        options,
-      ),
+    const workloads: [
+      string,
+      string,
+      number,
+      (n: number) => Promise<void>,
+      (n: number) => Promise<void>,
+    ][] = [
+      ["Event wake-up (ping-pong)", "ns/round trip", rounds, eventPingPong, rawEventPingPong],
+      // Each task hands the lock over once per round.
+      ["Lock hand-off (2 tasks)", "ns/hand-off", 2 * rounds, lockHandOff, rawLockHandOff],
+      ["Queue ping-pong", "ns/round trip", rounds, queuePingPong, rawQueuePingPong],
+      [
+        "channel ping-pong (capacity 0)",
+        "ns/round trip",
+        rounds,
+        channelPingPong,
+        rawQueuePingPong,
+      ],
     ];
+    const rows: Row[] = [];
+    for (const [operation, unit, unitsPerCall, ours, baseline] of workloads) {
+      rows.push(
+        await compare(
+          {
+            operation,
+            unit,
+            unitsPerCall,
+            ours: () => ours(rounds),
+            baseline: () => baseline(rounds),
+            target: { ratio: 2 },
+          },
+          options,
+        ),
+      );
+    }
+    return rows;
   },
 };

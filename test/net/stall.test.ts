@@ -9,6 +9,7 @@
  */
 import { expect, test } from "bun:test";
 import { connect, run, sleep, withPool } from "../../src/index.ts";
+import { readLines } from "../support/read-lines.ts";
 import { pattern } from "./helpers.ts";
 
 const TOTAL = 64 << 20;
@@ -58,15 +59,3 @@ test("64 MiB through an echo server that is not read for a second: intact, bound
     await server.exited;
   }
 }, 30000);
-
-async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
-    for (let newline = buffered.indexOf("\n"); newline !== -1; newline = buffered.indexOf("\n")) {
-      yield buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-    }
-  }
-}

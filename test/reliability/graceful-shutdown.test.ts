@@ -17,8 +17,9 @@ import {
   withTimeout,
 } from "../../src/index.ts";
 import { text } from "../net/helpers.ts";
+import { readLines } from "../support/read-lines.ts";
 import { randomBytes, seeded } from "./clients.ts";
-import { HEAVY, readLines, ServerProcess } from "./server-process.ts";
+import { HEAVY, ServerProcess } from "./server-process.ts";
 
 const CLIENTS = HEAVY ? 1000 : 200;
 

@@ -2,6 +2,8 @@
  * Drives fixtures/server.ts from a test: starts it, asks it for its `Stats`, waits for them
  * to reach a state, and stops it. Also the test-side switch between the CI and heavy sizes.
  */
+
+import { readLines } from "../support/read-lines.ts";
 import type { Stats } from "./fixtures/server.ts";
 
 export type { Stats };
@@ -99,17 +101,5 @@ export class ServerProcess {
     const exited = await Promise.race([this.process.exited, Bun.sleep(2000)]);
     if (exited === undefined) this.process.kill("SIGKILL");
     await this.process.exited;
-  }
-}
-
-export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
-    for (let end = buffered.indexOf("\n"); end !== -1; end = buffered.indexOf("\n")) {
-      yield buffered.slice(0, end);
-      buffered = buffered.slice(end + 1);
-    }
   }
 }
