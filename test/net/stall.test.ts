@@ -50,9 +50,11 @@ test("64 MiB through an echo server that is not read for a second: intact, bound
     const growth = stats.peakRss - stats.idleRss;
     // The server keeps at most about a high-water mark per direction; kernel buffers hold
     // the rest of what is in flight. What remains is garbage the GC has not collected yet
-    // (Bun hands each read over in a fresh buffer): measured ~28 MiB here, ~25 MiB for a
-    // correct hand-written Bun.listen echo, ~67 MiB for one that queues without pausing.
-    expect(growth).toBeLessThan(40 << 20);
+    // (Bun hands each read over in a fresh buffer): measured ~28 MiB here (up to ~42 MiB on
+    // a loaded machine, when the collector runs late), ~25 MiB for a correct hand-written
+    // Bun.listen echo, ~67 MiB or more for one that queues without pausing. The bound sits
+    // between those two, with room for the collector's timing.
+    expect(growth).toBeLessThan(52 << 20);
   } finally {
     server.stdin.end();
     server.kill();
