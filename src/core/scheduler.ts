@@ -29,15 +29,29 @@
  * `GiambioError` naming each blocked task. With an autojumping `MockClock`, "only timers
  * left" jumps virtual time to the next deadline instead. Both checks run in the turn, after
  * the microtask queue has drained, so code still on its way to a wake-up is never misjudged.
+ *
+ * ## Manual mode
+ * `start()` + `tick()` (giambio's `loop=False`) drive the same loop one iteration per call
+ * instead of letting it run on by itself. Search for `#manual` to see its special cases:
+ * - a wake-up while idle resolves the waiting `tick()` instead of starting an iteration
+ *   (`#kickIfIdle`);
+ * - the end of an iteration resolves the `tick()` in progress instead of going on or idling
+ *   (`#endIteration`);
+ * - the turn never starts an iteration, an autojump or a deadlock check (`#onTurn`): `tick()`
+ *   does those itself, before waiting;
+ * - the run's outcome is read from the root task, so its promise is never left unhandled
+ *   (`start`), and a pending `tick()` resolves when the run ends (`#finishRun`).
  */
 import { checkBoolean, checkFunction, checkOptions } from "../arguments.ts";
 import { type Clock, MockClock, realClock } from "../clock.ts";
 import { CancelledError, describe, GiambioError, KeyboardInterrupt } from "../errors.ts";
 import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
+import { deadlockError } from "./deadlock.ts";
 import { BaseDebugger } from "./debugger.ts";
 import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
+import { SleepTimer } from "./sleep-timer.ts";
 import { Task } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timers.ts";
 
@@ -768,16 +782,7 @@ export class Scheduler {
    */
   #deadlock(): void {
     const root = this.#root as Task;
-    const waits: string[] = [];
-    root.walk((scope) => {
-      const task = scope.owner;
-      if (task.scope === scope && task.blocker !== null) {
-        waits.push(`'${task.name}' waits on ${task.blocker.describeWait(task)}`);
-      }
-    });
-    const error = new GiambioError(
-      `deadlock: every task is blocked and nothing can wake them (no timer, no I/O, no until() in flight): ${waits.join("; ")}`,
-    );
+    const error = deadlockError(root);
     if (this.#stopReason === null) {
       this.#stop(error);
       return;
@@ -835,33 +840,3 @@ const inReadyQueue: Blocker = {
   abortWait() {},
   describeWait: () => "checkpoint()",
 };
-
-/** The timer entry of a sleeping task; one per task, reused across its sleeps. */
-class SleepTimer implements TimerEntry, Blocker {
-  deadline = 0;
-  timerBucket: object | null = null;
-  timerSlot = 0;
-  requested = 0;
-  startedAt = 0;
-  readonly external = false;
-  readonly cancellable = true;
-
-  constructor(
-    readonly scheduler: Scheduler,
-    readonly task: Task,
-  ) {}
-
-  fire(): void {
-    this.scheduler.sleepEnded(this);
-    this.scheduler.wake(this.task, undefined);
-  }
-
-  abortWait(): void {
-    this.scheduler.removeTimer(this);
-    this.scheduler.sleepEnded(this);
-  }
-
-  describeWait(): string {
-    return `sleep(${this.requested})`;
-  }
-}
