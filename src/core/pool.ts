@@ -113,14 +113,14 @@ export class Pool implements Blocker {
 
   /** The pool was cancelled (by `cancel()`, its deadline, or a failing child). */
   get cancelled(): boolean {
-    return this.scope.cancelCalled;
+    return this.scope.cancelReason !== null;
   }
 
   /** @internal A child's function has settled. */
   childFinished(task: Task): void {
     this.#live--;
     // A task cancelled on its own (task.cancel()) ending with CancelledError is no error.
-    if (task.state === "failed" || (task.state === "cancelled" && !task.cancelCalled)) {
+    if (task.state === "failed" || (task.state === "cancelled" && task.cancelReason === null)) {
       this.fail(task.error);
     }
     if (this.#live === 0 && this.#waitingForChildren) wake(this.scope.owner);
@@ -129,7 +129,7 @@ export class Pool implements Blocker {
   /** @internal Records an error of the body or a child; a real error cancels the pool. */
   fail(error: unknown): void {
     if (!this.#errors.includes(error)) this.#errors.push(error);
-    if (!(error instanceof CancelledError)) this.scope.cancel();
+    if (!(error instanceof CancelledError)) this.scope.cancelWith({ kind: "failure", error });
   }
 
   /** @internal Waits for the children, leaves the scope and settles the pool's outcome. */
@@ -143,12 +143,11 @@ export class Pool implements Blocker {
     this.#finished = true;
     if (owner.scope !== this.scope) {
       // The body returned while a scope it opened is still open (an un-awaited withPool).
-      owner.scope.cancel();
-      this.fail(
-        new GiambioError(
-          "a pool's body returned inside a pool or scope it never left: await every withPool(), withTimeout(), skipAfter() and shield()",
-        ),
+      const error = new GiambioError(
+        "a pool's body returned inside a pool or scope it never left: await every withPool(), withTimeout(), skipAfter() and shield()",
       );
+      owner.scope.cancelWith({ kind: "failure", error });
+      this.fail(error);
     }
     owner.scope = this.scope.parent as CancelScope;
     this.scope.detach();
@@ -164,7 +163,7 @@ export class Pool implements Blocker {
     if (errors.length === 0) return value;
     // Only CancelledErrors. If this pool caused them they are absorbed here; otherwise they
     // belong to an outer scope and travel on to it.
-    if (!this.scope.cancelCalled) throw errors[0];
+    if (this.scope.cancelReason === null) throw errors[0];
     // A timeout is reported only when the deadline's cancellation actually cut something short
     // (trio's `cancelled_caught`): a body whose wait completed just before the deadline keeps
     // its value, so "timed out" never means "maybe it happened anyway".

@@ -45,6 +45,7 @@
 import { checkBoolean, checkFunction, checkOptions } from "../arguments.ts";
 import { type Clock, MockClock, realClock } from "../clock.ts";
 import { CancelledError, describe, GiambioError, KeyboardInterrupt } from "../errors.ts";
+import { type CancelReason, cancelledError, stopError } from "./cancel-reason.ts";
 import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
 import { deadlockError } from "./deadlock.ts";
@@ -112,8 +113,6 @@ export class Scheduler {
   /** The root's function and arguments until its first step starts it. */
   #rootStart: { fn: (...args: never[]) => unknown; args: unknown[] } | null = null;
   #outcome: PromiseWithResolvers<unknown> | null = null;
-  /** Why the whole tree is being cancelled (SIGINT, deadlock), if it is. */
-  #stopReason: Error | null = null;
   #manual = false;
   /** Manual mode: resolves the pending `tick()` when its iteration ends. */
   #tickEnd: (() => void) | null = null;
@@ -217,7 +216,6 @@ export class Scheduler {
     if (this.#status === "running") throw new GiambioError("this Scheduler is already running");
     this.#status = "running";
     this.#manual = manual;
-    this.#stopReason = null;
     // A scheduler can run again; nothing of an earlier run (say, one given up on after a
     // deadlock) may leak into this one.
     this.#timers = new TimerHeap();
@@ -244,8 +242,8 @@ export class Scheduler {
     if (this.handleSignals) {
       onSigint = () => {
         // A second Ctrl+C while the tree unwinds means "now".
-        if (this.#stopReason instanceof KeyboardInterrupt) process.exit(130);
-        this.#stop(new KeyboardInterrupt());
+        if (this.#root?.cancelReason?.kind === "interrupt") process.exit(130);
+        this.stop({ kind: "interrupt", error: new KeyboardInterrupt() });
       };
       process.on("SIGINT", onSigint);
     }
@@ -255,10 +253,12 @@ export class Scheduler {
     };
   }
 
-  /** Cancels the whole tree; `run` will reject with `reason`. */
-  #stop(reason: Error): void {
-    this.#stopReason ??= reason;
-    this.#root?.cancel();
+  /**
+   * @internal Cancels the whole tree; `run` will reject with `reason.error` (unless the root
+   * fails with an error of its own). A no-op if the root is already cancelled.
+   */
+  stop(reason: CancelReason & { error: Error }): void {
+    this.#root?.cancelWith(reason);
   }
 
   /** The root task has settled (or been given up on): close the step and settle the run. */
@@ -329,17 +329,16 @@ export class Scheduler {
       error = new GiambioError(
         `task '${task.name}' finished inside a pool or scope it never left: await every withPool(), withTimeout(), skipAfter() and shield()`,
       );
-      task.scope.cancel();
+      task.scope.cancelWith({ kind: "failure", error });
     }
-    if (
-      task === this.#root &&
-      this.#stopReason !== null &&
-      (!failed || error instanceof CancelledError)
-    ) {
-      // The tree was cancelled because of SIGINT or a deadlock: that is how the run ended
+    if (task === this.#root && (!failed || error instanceof CancelledError)) {
+      // The tree was stopped (SIGINT, shutdown, a deadlock): that is how the run ended
       // (unless main failed with an error of its own, which must not be lost).
-      failed = true;
-      error = this.#stopReason;
+      const stop = stopError(task.cancelReason);
+      if (stop !== null) {
+        failed = true;
+        error = stop;
+      }
     }
     if (failed) {
       task.error = error;
@@ -377,7 +376,7 @@ export class Scheduler {
       if (cancelled !== null) {
         blocker.abortWait(task);
         if (this.#hooks !== null) this.#emit("beforeCancel", task);
-        return Promise.reject(this.cancelledError(task, cancelled));
+        return Promise.reject(cancelledError(task, cancelled));
       }
     }
     task.blocker = blocker;
@@ -433,7 +432,7 @@ export class Scheduler {
     const cancelled = cancelledScope(task.scope);
     if (cancelled === null) return null;
     if (this.#hooks !== null) this.#emit("beforeCancel", task);
-    return Promise.reject(this.cancelledError(task, cancelled));
+    return Promise.reject(cancelledError(task, cancelled));
   }
 
   /** @internal */
@@ -457,19 +456,7 @@ export class Scheduler {
     if (blocker === null || !blocker.cancellable) return;
     blocker.abortWait(task);
     if (this.#hooks !== null) this.#emit("beforeCancel", task);
-    this.wakeWithError(task, this.cancelledError(task, scope));
-  }
-
-  /** @internal The error a checkpoint of `task` raises because `scope` was cancelled. */
-  cancelledError(task: Task, scope: CancelScope): CancelledError {
-    const why = scope.timedOut
-      ? "its deadline passed"
-      : scope === this.#root && this.#stopReason !== null
-        ? this.#stopReason.message
-        : scope === task
-          ? "task.cancel() was called"
-          : "its scope was cancelled";
-    return new CancelledError(`task '${task.name}' was cancelled: ${why}`);
+    this.wakeWithError(task, cancelledError(task, scope));
   }
 
   #unpark(task: Task): boolean {
@@ -782,13 +769,13 @@ export class Scheduler {
    */
   #deadlock(): void {
     const root = this.#root as Task;
-    const error = deadlockError(root);
-    if (this.#stopReason === null) {
-      this.#stop(error);
+    if (root.cancelReason === null) {
+      this.stop({ kind: "deadlock", error: deadlockError(root) });
       return;
     }
+    // The tree was already unwinding (stopped, or the root cancelled) and that deadlocked.
     root.state = "failed";
-    root.error = this.#stopReason;
+    root.error = stopError(root.cancelReason) ?? deadlockError(root);
     root.settle();
     this.#finishRun(root);
   }
