@@ -101,6 +101,8 @@ export class Scheduler {
   #bunTimer: ReturnType<typeof setTimeout> | null = null;
   #bunTimerDeadline = Number.POSITIVE_INFINITY;
 
+  /** Debugger only: the child whose first step runs inside `spawn()` right now. */
+  #firstStep: Task | null = null;
   /** Tasks resumed or started that have neither parked nor finished. */
   #running = 0;
   /** Parked tasks that something outside the loop will wake (I/O, `until`). */
@@ -298,10 +300,21 @@ export class Scheduler {
       this.#startTask(task, fn, args);
       return;
     }
+    // The child's first step runs inside spawn(), but steps never nest for the debugger: the
+    // open step (the spawner's, or a child's first step spawning again) is closed around it
+    // and reopened after, so a profiler that times steps counts each stretch once.
+    const outer = this.#firstStep ?? this.#stepping;
+    if (outer !== null) this.#emit("afterTaskStep", outer);
     this.#emit("onTaskSpawn", task);
+    this.#firstStep = task;
     this.#emit("beforeTaskStep", task);
-    this.#startTask(task, fn, args);
-    this.#emit("afterTaskStep", task);
+    try {
+      this.#startTask(task, fn, args);
+    } finally {
+      this.#emit("afterTaskStep", task);
+      this.#firstStep = outer === this.#stepping ? null : outer;
+      if (outer !== null) this.#emit("beforeTaskStep", outer);
+    }
   }
 
   #startTask(task: Task, fn: (...args: never[]) => unknown, args: unknown[]): void {
