@@ -9,7 +9,7 @@
  */
 import { CancelledError, summarize } from "../errors.ts";
 import type { CancelScope } from "./cancel-scope.ts";
-import type { Task } from "./task.ts";
+import type { TaskInternal } from "./task.ts";
 
 export type CancelReason =
   /** `task.cancel()` or `pool.cancel()`. */
@@ -36,11 +36,11 @@ export function stopError(reason: CancelReason | null): Error | null {
 }
 
 /** The `CancelledError` a checkpoint of `task` raises because `scope` was cancelled. */
-export function cancelledError(task: Task, scope: CancelScope): CancelledError {
+export function cancelledError(task: TaskInternal, scope: CancelScope): CancelledError {
   return new CancelledError(`task '${task.name}' was cancelled: ${why(task, scope)}`);
 }
 
-function why(task: Task, scope: CancelScope): string {
+function why(task: TaskInternal, scope: CancelScope): string {
   const reason = scope.cancelReason as CancelReason;
   switch (reason.kind) {
     case "deadline":

@@ -9,12 +9,12 @@
  * A shielded scope stops both the wake-up walk and the lookup.
  */
 import { type CancelReason, cancelledError, DEADLINE, EXPLICIT } from "./cancel-reason.ts";
-import type { Task } from "./task.ts";
+import type { TaskInternal } from "./task.ts";
 import type { TimerEntry } from "./timers.ts";
 
 export class CancelScope {
   /** @internal The task whose code runs directly in this scope. */
-  readonly owner: Task;
+  readonly owner: TaskInternal;
   /** @internal Why the scope was cancelled (the first reason given); null while it is not. */
   cancelReason: CancelReason | null = null;
   /**
@@ -36,10 +36,10 @@ export class CancelScope {
    */
   constructor(
     /** @internal */ readonly parent: CancelScope | null,
-    owner: Task | null,
+    owner: TaskInternal | null,
     /** @internal */ readonly shielded = false,
   ) {
-    this.owner = owner ?? (this as unknown as Task);
+    this.owner = owner ?? (this as unknown as TaskInternal);
     if (parent !== null) {
       const first = parent.#firstChild;
       this.#next = first;

@@ -4,10 +4,10 @@
  * the user reads which task waits on what (trio and Effection have no such report).
  */
 import { GiambioError } from "../errors.ts";
-import type { Task } from "./task.ts";
+import type { TaskInternal } from "./task.ts";
 
 /** The error `run` rejects with: every task of `root`'s tree that is parked, and on what. */
-export function deadlockError(root: Task): GiambioError {
+export function deadlockError(root: TaskInternal): GiambioError {
   const waits: string[] = [];
   root.walk((scope) => {
     const task = scope.owner;

@@ -53,7 +53,7 @@ import { BaseDebugger } from "./debugger.ts";
 import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
 import { SleepTimer } from "./sleep-timer.ts";
-import { Task } from "./task.ts";
+import { TaskInternal } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timers.ts";
 
 /**
@@ -77,16 +77,16 @@ type Hook = Exclude<keyof BaseDebugger, "constructor">;
 /** What a wait-free loop does next, decided after the microtask queue drained. */
 type IdleAction = "wait" | "jump" | "deadlock";
 
-export class Scheduler {
+export class Loop {
   readonly clock: Clock;
   readonly handleSignals: boolean;
   #hooks: BaseDebugger | null;
   readonly #mockClock: MockClock | null;
 
-  #ready: Task[] = [];
-  #batch: Task[] = [];
+  #ready: TaskInternal[] = [];
+  #batch: TaskInternal[] = [];
   #batchIndex = 0;
-  #stepping: Task | null = null;
+  #stepping: TaskInternal | null = null;
   #iterating = false;
   #stepsSinceTurn = 0;
   /** Counts iterations, so that callers can tell whether two things happen in the same one. */
@@ -102,7 +102,7 @@ export class Scheduler {
   #bunTimerDeadline = Number.POSITIVE_INFINITY;
 
   /** Debugger only: the child whose first step runs inside `spawn()` right now. */
-  #firstStep: Task | null = null;
+  #firstStep: TaskInternal | null = null;
   /** Tasks resumed or started that have neither parked nor finished. */
   #running = 0;
   /** Parked tasks that something outside the loop will wake (I/O, `until`). */
@@ -111,7 +111,7 @@ export class Scheduler {
   #ioTimeout: number | null = null;
 
   #status: "new" | "running" | "done" = "new";
-  #root: Task | null = null;
+  #root: TaskInternal | null = null;
   /** The root's function and arguments until its first step starts it. */
   #rootStart: { fn: (...args: never[]) => unknown; args: unknown[] } | null = null;
   #outcome: PromiseWithResolvers<unknown> | null = null;
@@ -146,7 +146,7 @@ export class Scheduler {
 
   // ---------------------------------------------------------------- running
 
-  /** Runs `main(...args)` as the root task; resolves with its value, rejects with its error. */
+  /** See `Scheduler.run` (run.ts), the public facade of these three. */
   run<A extends unknown[], T>(
     main: (...args: A) => T | PromiseLike<T>,
     ...args: A
@@ -166,11 +166,11 @@ export class Scheduler {
   start<A extends unknown[], T>(
     main: (...args: A) => T | PromiseLike<T>,
     ...args: A
-  ): Task<Awaited<T>> {
+  ): TaskInternal<Awaited<T>> {
     const root = this.#begin(main, args, true);
     // In manual mode the outcome is read from the root task; never leave it unhandled.
     this.#outcome?.promise.catch(() => {});
-    return root as Task<Awaited<T>>;
+    return root as TaskInternal<Awaited<T>>;
   }
 
   /**
@@ -207,12 +207,12 @@ export class Scheduler {
     return this.#status === "running";
   }
 
-  #begin(main: (...args: never[]) => unknown, args: unknown[], manual: boolean): Task {
+  #begin(main: (...args: never[]) => unknown, args: unknown[], manual: boolean): TaskInternal {
     checkFunction(manual ? "start(main)" : "run(main)", main);
     const current = maybeCurrentTask();
     if (current !== undefined) {
       throw new GiambioError(
-        `run() cannot be nested: giambio is already running (called from task '${current.name}'); spawn a task in a pool instead`,
+        `${manual ? "start()" : "run()"} cannot be nested: giambio is already running (called from task '${current.name}'); spawn a task in a pool instead`,
       );
     }
     if (this.#status === "running") throw new GiambioError("this Scheduler is already running");
@@ -225,7 +225,7 @@ export class Scheduler {
     this.#externalWaits = 0;
     this.#stepsSinceTurn = 0;
     this.#outcome = Promise.withResolvers();
-    const root = new Task(this, main.name || "main", null, null);
+    const root = new TaskInternal(this, main.name || "main", null, null);
     this.#rootStart = { fn: main, args };
     this.#root = root;
     this.#attach();
@@ -264,7 +264,7 @@ export class Scheduler {
   }
 
   /** The root task has settled (or been given up on): close the step and settle the run. */
-  #finishRun(root: Task): void {
+  #finishRun(root: TaskInternal): void {
     if (this.#atIterationEnd.length > 0) this.#runIterationEnd();
     if (this.#stepping !== null) {
       const task = this.#stepping;
@@ -294,7 +294,7 @@ export class Scheduler {
   // ---------------------------------------------------------------- tasks
 
   /** @internal Starts `task` (a new child) now: it runs to its first suspension. */
-  spawn(task: Task, fn: (...args: never[]) => unknown, args: unknown[]): void {
+  spawn(task: TaskInternal, fn: (...args: never[]) => unknown, args: unknown[]): void {
     this.#running++;
     if (this.#hooks === null) {
       this.#startTask(task, fn, args);
@@ -317,7 +317,7 @@ export class Scheduler {
     }
   }
 
-  #startTask(task: Task, fn: (...args: never[]) => unknown, args: unknown[]): void {
+  #startTask(task: TaskInternal, fn: (...args: never[]) => unknown, args: unknown[]): void {
     let result: unknown;
     startingFn = fn as (...args: unknown[]) => unknown;
     startingArgs = args;
@@ -333,7 +333,7 @@ export class Scheduler {
     );
   }
 
-  #finishTask(task: Task, value: unknown, error: unknown, failed: boolean): void {
+  #finishTask(task: TaskInternal, value: unknown, error: unknown, failed: boolean): void {
     this.#running--;
     if (task.scope !== task) {
       // The function returned while a scope it opened is still open: a withPool/withTimeout/
@@ -379,7 +379,7 @@ export class Scheduler {
   // ---------------------------------------------------------------- parking
 
   /** @internal See `park()` in park.ts. */
-  park<T>(task: Task, blocker: Blocker): Promise<T> {
+  park<T>(task: TaskInternal, blocker: Blocker): Promise<T> {
     if (task.blocker !== null) {
       if (blocker !== task.blocker) blocker.abortWait(task);
       return this.#alreadyWaiting(task);
@@ -406,7 +406,7 @@ export class Scheduler {
    * @internal `checkpoint()`: a cancellation point that also lets every other ready task run
    * before the caller continues.
    */
-  checkpoint(task: Task): Promise<void> {
+  checkpoint(task: TaskInternal): Promise<void> {
     const refused = this.refuseWait(task);
     if (refused !== null) return refused;
     const promise = new Promise<void>(captureResolvers);
@@ -427,11 +427,11 @@ export class Scheduler {
    * @internal A rejected promise when `task` cannot start a wait now: it is in a cancelled
    * scope, or it is already parked (a wait it did not await). Call before registering.
    */
-  refuseWait(task: Task): Promise<never> | null {
+  refuseWait(task: TaskInternal): Promise<never> | null {
     return task.blocker !== null ? this.#alreadyWaiting(task) : this.checkCancelled(task);
   }
 
-  #alreadyWaiting(task: Task): Promise<never> {
+  #alreadyWaiting(task: TaskInternal): Promise<never> {
     const what = (task.blocker as Blocker).describeWait(task);
     return Promise.reject(
       new GiambioError(
@@ -441,7 +441,7 @@ export class Scheduler {
   }
 
   /** @internal A rejected `CancelledError` if `task` is in a cancelled scope, else null. */
-  checkCancelled(task: Task): Promise<never> | null {
+  checkCancelled(task: TaskInternal): Promise<never> | null {
     const cancelled = cancelledScope(task.scope);
     if (cancelled === null) return null;
     if (this.#hooks !== null) this.#emit("beforeCancel", task);
@@ -449,14 +449,14 @@ export class Scheduler {
   }
 
   /** @internal */
-  wake(task: Task, value: unknown): void {
+  wake(task: TaskInternal, value: unknown): void {
     if (!this.#unpark(task)) return;
     task.wakeValue = value;
     this.#makeReady(task);
   }
 
   /** @internal */
-  wakeWithError(task: Task, error: unknown): void {
+  wakeWithError(task: TaskInternal, error: unknown): void {
     if (!this.#unpark(task)) return;
     task.wakeValue = error;
     task.wakeFailed = true;
@@ -464,7 +464,7 @@ export class Scheduler {
   }
 
   /** @internal Delivers the cancellation of `scope` to `task` if it is parked cancellably. */
-  cancelWait(task: Task, scope: CancelScope): void {
+  cancelWait(task: TaskInternal, scope: CancelScope): void {
     const blocker = task.blocker;
     if (blocker === null || !blocker.cancellable) return;
     blocker.abortWait(task);
@@ -472,7 +472,7 @@ export class Scheduler {
     this.wakeWithError(task, cancelledError(task, scope));
   }
 
-  #unpark(task: Task): boolean {
+  #unpark(task: TaskInternal): boolean {
     const blocker = task.blocker;
     if (blocker === null) return false;
     task.blocker = null;
@@ -493,7 +493,7 @@ export class Scheduler {
   }
 
   /** @internal Parks `task` until `deadline` on the scheduler's clock. */
-  sleepUntil(task: Task, deadline: number, requested: number): Promise<void> {
+  sleepUntil(task: TaskInternal, deadline: number, requested: number): Promise<void> {
     const refused = this.refuseWait(task);
     if (refused !== null) return refused;
     let timer = task.sleepTimer as SleepTimer | null;
@@ -568,7 +568,7 @@ export class Scheduler {
 
   // ---------------------------------------------------------------- the loop
 
-  #makeReady(task: Task): void {
+  #makeReady(task: TaskInternal): void {
     this.#ready.push(task);
     if (this.#hooks !== null) this.#emit("onTaskSchedule", task, 0);
     if (this.#iterating) {
@@ -609,7 +609,7 @@ export class Scheduler {
       this.#endIteration();
       return;
     }
-    const task = batch[index] as Task;
+    const task = batch[index] as TaskInternal;
     this.#batchIndex = index + 1;
     this.#stepsSinceTurn++;
     this.#stepping = task;
@@ -621,7 +621,7 @@ export class Scheduler {
     this.#resume(task);
   }
 
-  #resume(task: Task): void {
+  #resume(task: TaskInternal): void {
     if (task === this.#root && this.#rootStart !== null) {
       const { fn, args } = this.#rootStart;
       this.#rootStart = null;
@@ -648,12 +648,12 @@ export class Scheduler {
    * while the loop was idle, the loop looks again at what it waits for: the task may have
    * added a timer, or been the last thing that could wake the others.
    */
-  #afterPark(task: Task): void {
+  #afterPark(task: TaskInternal): void {
     if (task === this.#stepping) this.#endStep(task);
     else if (!this.#iterating && this.#status === "running") this.#goIdle();
   }
 
-  #endStep(task: Task): void {
+  #endStep(task: TaskInternal): void {
     this.#stepping = null;
     if (this.#hooks !== null) this.#emit("afterTaskStep", task);
     this.#nextStep();
@@ -781,7 +781,7 @@ export class Scheduler {
    * deadlocks (a shielded wait), give up on the tree and reject now.
    */
   #deadlock(): void {
-    const root = this.#root as Task;
+    const root = this.#root as TaskInternal;
     if (root.cancelReason === null) {
       this.stop({ kind: "deadlock", error: deadlockError(root) });
       return;

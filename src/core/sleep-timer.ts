@@ -4,8 +4,8 @@
  * every later one, so a task that sleeps in a loop allocates nothing per sleep.
  */
 import type { Blocker } from "./park.ts";
-import type { Scheduler } from "./scheduler.ts";
-import type { Task } from "./task.ts";
+import type { Loop } from "./scheduler.ts";
+import type { TaskInternal } from "./task.ts";
 import type { TimerEntry } from "./timers.ts";
 
 export class SleepTimer implements TimerEntry, Blocker {
@@ -20,8 +20,8 @@ export class SleepTimer implements TimerEntry, Blocker {
   readonly cancellable = true;
 
   constructor(
-    readonly scheduler: Scheduler,
-    readonly task: Task,
+    readonly scheduler: Loop,
+    readonly task: TaskInternal,
   ) {}
 
   fire(): void {
