@@ -19,6 +19,7 @@ export { type Pool, type PoolOptions, withPool } from "./core/pool.ts";
 export { run, Scheduler } from "./core/run.ts";
 export type { SchedulerOptions } from "./core/scheduler.ts";
 export { checkpoint, clock, sleep, sleepForever, sleepUntil } from "./core/sleep.ts";
+export type { Started } from "./core/start.ts";
 export type { Task, TaskState } from "./core/task.ts";
 export { currentSignal, until } from "./core/until.ts";
 export {

@@ -13,6 +13,7 @@ import { CancelledError, describe, ErrorGroup, GiambioError, TooSlowError } from
 import { CancelScope, Deadline } from "./cancel-scope.ts";
 import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, wake } from "./park.ts";
+import { type Started, startIn } from "./start.ts";
 import { type Task, TaskInternal } from "./task.ts";
 
 export interface PoolOptions {
@@ -39,6 +40,16 @@ export interface Pool {
     fn: (...args: A) => R | PromiseLike<R>,
     ...args: A
   ): Task<Awaited<R>>;
+  /**
+   * Starts `fn(started, ...args)` as a child and resolves with the value it passes to
+   * `started(value)` once it is ready (trio's `nursery.start`). A child that fails or returns
+   * before calling `started` rejects `start` (and does not fail the pool); cancelling the
+   * caller while it waits cancels the child too. A cancellation point.
+   */
+  start<A extends unknown[], V = void>(
+    fn: (started: Started<V>, ...args: A) => unknown,
+    ...args: A
+  ): Promise<V>;
   /**
    * Cancels the body and every child. Returns at once. Level-triggered: every later
    * checkpoint inside the pool raises `CancelledError` until the pool exits.
@@ -116,6 +127,14 @@ export class PoolInternal implements Pool, Blocker {
     this.#live++;
     scheduler.spawn(task, fn as (...args: never[]) => unknown, args);
     return task as Task<Awaited<R>>;
+  }
+
+  /** See `Pool.start` and start.ts. */
+  start<A extends unknown[], V = void>(
+    fn: (started: Started<V>, ...args: A) => unknown,
+    ...args: A
+  ): Promise<V> {
+    return startIn(this, fn, args);
   }
 
   /**
