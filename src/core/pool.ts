@@ -15,6 +15,7 @@ import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, wake } from "./park.ts";
 import { type Started, startIn } from "./start.ts";
 import { type Task, TaskInternal } from "./task.ts";
+import { NEVER_MS } from "./timers.ts";
 
 export interface PoolOptions {
   /** A deadline in ms: at it everything in the pool is cancelled and it rejects with `TooSlowError`. */
@@ -79,10 +80,13 @@ export class PoolInternal implements Pool, Blocker {
 
   /** @internal Use `withPool`. */
   constructor(owner: TaskInternal, timeout: number) {
+    // A timeout of 2**52 ms or more never fires: no deadline at all, as for Infinity. The
+    // clock is read before the scope is linked, so a failing clock leaves nothing behind.
+    const deadline = timeout < NEVER_MS ? owner.scheduler.now() + timeout : null;
     this.scope = new CancelScope(owner.scope, owner);
     this.#timeout = timeout;
-    if (timeout !== Number.POSITIVE_INFINITY) {
-      this.#deadline = new Deadline(this.scope, owner.scheduler.clock.now() + timeout);
+    if (deadline !== null) {
+      this.#deadline = new Deadline(this.scope, deadline);
       owner.scheduler.addTimer(this.#deadline);
     }
   }
@@ -242,8 +246,10 @@ export function withPool<T>(
 ): Promise<T> {
   try {
     checkFunction("withPool(body)", body);
-    if (options !== undefined) checkOptions("withPool(body, options)", options, "{ timeout: ms }");
-    const timeout = options?.timeout;
+    const timeout =
+      options === undefined
+        ? undefined
+        : checkOptions("withPool(body, options)", options, ["timeout"], "{ timeout: ms }").timeout;
     const ms =
       timeout === undefined
         ? Number.POSITIVE_INFINITY

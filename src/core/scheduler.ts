@@ -42,7 +42,7 @@
  * - the run's outcome is read from the root task, so its promise is never left unhandled
  *   (`start`), and a pending `tick()` resolves when the run ends (`#finishRun`).
  */
-import { checkBoolean, checkFunction, checkOptions } from "../arguments.ts";
+import { checkBoolean, checkFunction, checkOptions, hasMethod, isInstance } from "../arguments.ts";
 import { type Clock, MockClock, realClock } from "../clock.ts";
 import { CancelledError, describe, GiambioError, KeyboardInterrupt } from "../errors.ts";
 import { type CancelReason, cancelledError, stopError } from "./cancel-reason.ts";
@@ -54,7 +54,7 @@ import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
 import { SleepTimer } from "./sleep-timer.ts";
 import { TaskInternal } from "./task.ts";
-import { type TimerEntry, TimerHeap } from "./timers.ts";
+import { MAX_TIMER_DELAY, type TimerEntry, TimerHeap } from "./timers.ts";
 
 /**
  * Steps run back to back on the microtask queue before the loop yields to Bun's event loop
@@ -71,6 +71,8 @@ export interface SchedulerOptions {
   /** Turn SIGINT into cancellation of the whole tree and `KeyboardInterrupt`. Default true. */
   handleSignals?: boolean;
 }
+
+const SCHEDULER_OPTIONS = ["clock", "debugger", "handleSignals"] as const;
 
 type Hook = Exclude<keyof BaseDebugger, "constructor">;
 
@@ -123,25 +125,27 @@ export class Loop {
   #detach: (() => void) | null = null;
 
   constructor(options: SchedulerOptions = {}) {
-    checkOptions("new Scheduler(options)", options, "{ clock, debugger, handleSignals }");
-    const { clock = realClock, debugger: hooks = null } = options;
-    if (typeof (clock as Partial<Clock> | null)?.now !== "function") {
+    checkOptions("new Scheduler(options)", options, SCHEDULER_OPTIONS);
+    const { clock = realClock, debugger: hooks } = options;
+    if (!hasMethod(clock, "now")) {
       throw new TypeError(
         `new Scheduler({ clock }) must be a Clock (an object with a now() method, e.g. a MockClock), got ${describe(clock)}`,
       );
     }
-    if (hooks !== null && !(hooks instanceof BaseDebugger)) {
+    if (hooks !== undefined && !isInstance(hooks, BaseDebugger)) {
       throw new TypeError(
         `new Scheduler({ debugger }) must be an instance of a BaseDebugger subclass, got ${describe(hooks)}`,
       );
     }
     this.clock = clock;
-    this.#mockClock = clock instanceof MockClock ? clock : null;
-    this.#hooks = hooks;
-    this.handleSignals = checkBoolean(
-      "new Scheduler({ handleSignals })",
-      options.handleSignals ?? true,
-    );
+    // Read it once now, so a clock that cannot tell the time fails here, not in a timer.
+    checkReading(clock.now());
+    this.#mockClock = isInstance(clock, MockClock) ? (clock as MockClock) : null;
+    this.#hooks = hooks ?? null;
+    this.handleSignals =
+      options.handleSignals === undefined
+        ? true
+        : checkBoolean("new Scheduler({ handleSignals })", options.handleSignals);
   }
 
   // ---------------------------------------------------------------- running
@@ -492,6 +496,33 @@ export class Loop {
     this.#timers.remove(entry);
   }
 
+  /**
+   * @internal The clock's reading, checked: a clock that returns something other than a
+   * finite number would corrupt every deadline (`"10" + 5`), so it is a `TypeError` here.
+   */
+  now(): number {
+    return checkReading(this.clock.now());
+  }
+
+  /**
+   * The clock's reading where the loop itself needs it, in Bun's callbacks as well as in
+   * steps. If the clock fails, the run is stopped with its error (a timer callback has no
+   * caller to throw to) and null is returned: no timer can be trusted any more.
+   */
+  #readClock(): number | null {
+    try {
+      return this.now();
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new TypeError(describe(thrown));
+      // Stopped from a microtask: the loop is in the middle of its own bookkeeping here,
+      // and the wake-ups of the cancellation must start an iteration the usual way.
+      queueMicrotask(() => {
+        if (this.#status === "running") this.stop({ kind: "clock", error });
+      });
+      return null;
+    }
+  }
+
   /** @internal Parks `task` until `deadline` on the scheduler's clock. */
   sleepUntil(task: TaskInternal, deadline: number, requested: number): Promise<void> {
     const refused = this.refuseWait(task);
@@ -504,7 +535,7 @@ export class Loop {
     timer.deadline = deadline;
     timer.requested = requested;
     if (this.#hooks !== null) {
-      timer.startedAt = this.clock.now();
+      timer.startedAt = this.#readClock() ?? 0;
       this.#emit("beforeSleep", task, requested);
       this.#emit("onTaskSchedule", task, requested);
     }
@@ -515,13 +546,18 @@ export class Loop {
   /** @internal A sleep ended (fired or cancelled): tell the debugger how long it lasted. */
   sleepEnded(timer: SleepTimer): void {
     if (this.#hooks !== null) {
-      this.#emit("afterSleep", timer.task, this.clock.now() - timer.startedAt);
+      this.#emit(
+        "afterSleep",
+        timer.task,
+        (this.#readClock() ?? timer.startedAt) - timer.startedAt,
+      );
     }
   }
 
   #fireDueTimers(): void {
     if (this.#timers.size === 0) return;
-    const now = this.clock.now();
+    const now = this.#readClock();
+    if (now === null) return;
     this.#holdKicks++;
     try {
       for (let entry = this.#timers.popDue(now); entry; entry = this.#timers.popDue(now)) {
@@ -545,9 +581,14 @@ export class Loop {
       return;
     }
     if (due >= this.#bunTimerDeadline) return;
+    const now = this.#readClock();
+    if (now === null) return;
     if (this.#bunTimer !== null) clearTimeout(this.#bunTimer);
     this.#bunTimerDeadline = due;
-    this.#bunTimer = setTimeout(this.#onBunTimer, Math.max(0, Math.ceil(due - this.clock.now())));
+    // A deadline beyond Bun's limit is reached in several waits: the early wake-up finds
+    // nothing due and arms the timer again for the rest.
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, Math.ceil(due - now)));
+    this.#bunTimer = setTimeout(this.#onBunTimer, delay);
   }
 
   readonly #onBunTimer = (): void => {
@@ -712,7 +753,7 @@ export class Loop {
     this.#stepsSinceTurn = 0;
     this.#armTimer();
     if (this.#hooks !== null) {
-      this.#waitForIo(this.#timers.nextDue() - this.clock.now());
+      this.#waitForIo(this.#timers.nextDue() - (this.#readClock() ?? 0));
     }
     // Only when nothing outside could wake a task does the turn need to look again.
     if (this.#running === 0 && this.#externalWaits === 0 && !this.#turnArmed) {
@@ -840,3 +881,11 @@ const inReadyQueue: Blocker = {
   abortWait() {},
   describeWait: () => "checkpoint()",
 };
+
+/** A clock reading: a finite number of ms, or a `TypeError` saying what the clock returned. */
+function checkReading(reading: unknown): number {
+  if (typeof reading === "number" && Number.isFinite(reading)) return reading;
+  throw new TypeError(
+    `the scheduler's clock.now() must return a finite number of milliseconds, got ${describe(reading)}`,
+  );
+}
