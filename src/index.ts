@@ -7,6 +7,7 @@ export { type Clock, MockClock } from "./clock.ts";
 export { currentTask } from "./core/context.ts";
 export { shield, skipAfter, withTimeout } from "./core/deadlines.ts";
 export { BaseDebugger } from "./core/debugger.ts";
+export { type Pool, type PoolOptions, withPool } from "./core/pool.ts";
 export {
   type Blocker,
   checkCancelled,
@@ -14,8 +15,7 @@ export {
   refuseWait,
   wake,
   wakeWithError,
-} from "./core/park.ts";
-export { type Pool, type PoolOptions, withPool } from "./core/pool.ts";
+} from "./core/primitives.ts";
 export { run, Scheduler } from "./core/run.ts";
 export type { SchedulerOptions } from "./core/scheduler.ts";
 export { checkpoint, clock, sleep, sleepForever, sleepUntil } from "./core/sleep.ts";

@@ -8,11 +8,16 @@
 import { describe, expect, test } from "bun:test";
 import {
   BaseDebugger,
+  type Blocker,
+  checkCancelled,
+  currentTask,
   ErrorGroup,
   GiambioError,
   MockClock,
   openMemoryChannel,
   type Pool,
+  park,
+  refuseWait,
   run,
   Scheduler,
   shield,
@@ -20,6 +25,8 @@ import {
   sleep,
   sleepUntil,
   until,
+  wake,
+  wakeWithError,
   withPool,
   withTimeout,
 } from "../../src/index.ts";
@@ -50,6 +57,14 @@ async function expectUsable(): Promise<void> {
     expect(await receive.receive()).toBe("still alive");
   });
 }
+
+/** A well-formed blocker, for the park(task) slot. */
+const blocker: Blocker = {
+  external: false,
+  cancellable: true,
+  abortWait() {},
+  describeWait: () => "nothing",
+};
 
 /** The pool the pool-method slots use: the one the fuzz runs in. */
 let pool: Pool;
@@ -224,6 +239,41 @@ const slots: Slot[] = [
     names: "MockClock.jump(ms)",
     attempt: (v) => new MockClock().jump(bad(v)),
     accepts: (v) => isDuration(v) && (v as number) <= 2 ** 52,
+  },
+  {
+    call: "park(v, blocker)",
+    names: "park(task)",
+    attempt: (v) => park(bad(v), blocker),
+    accepts: never,
+    async: true,
+  },
+  {
+    call: "park(task, v)",
+    names: "park(task, blocker)",
+    attempt: (v) => park(currentTask(), bad(v)),
+    accepts: never,
+    async: true,
+  },
+  { call: "wake(v)", names: "wake(task)", attempt: (v) => wake(bad(v)), accepts: never },
+  {
+    call: "wakeWithError(v, error)",
+    names: "wakeWithError(task)",
+    attempt: (v) => wakeWithError(bad(v), new Error("x")),
+    accepts: never,
+  },
+  {
+    call: "refuseWait(v)",
+    names: "refuseWait(task)",
+    attempt: (v) => refuseWait(bad(v)),
+    accepts: never,
+    async: true,
+  },
+  {
+    call: "checkCancelled(v)",
+    names: "checkCancelled(task)",
+    attempt: (v) => checkCancelled(bad(v)),
+    accepts: never,
+    async: true,
   },
   {
     call: "new ErrorGroup(v)",
