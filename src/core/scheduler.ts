@@ -491,6 +491,11 @@ export class Loop {
     this.#timers.push(entry);
   }
 
+  /** @internal For tests: what the timer queue holds (see `TimerHeap.stats`). */
+  timerStats(): { entries: number; buckets: number; slots: number } {
+    return this.#timers.stats();
+  }
+
   /** @internal Takes `entry` off the timer heap if it is there. */
   removeTimer(entry: TimerEntry): void {
     this.#timers.remove(entry);

@@ -59,6 +59,17 @@ export class TimerHeap {
     return this.#size;
   }
 
+  /**
+   * What the queue holds, for tests that must see a leak `size` and `nextDue()` hide: `buckets`
+   * counts every bucket still in the map (an emptied one stays until its millisecond reaches
+   * the top), `slots` the entry slots they keep (removed entries' slots included). O(buckets).
+   */
+  stats(): { entries: number; buckets: number; slots: number } {
+    let slots = 0;
+    for (const bucket of this.#buckets.values()) slots += bucket.entries.length;
+    return { entries: this.#size, buckets: this.#buckets.size, slots };
+  }
+
   /** When the earliest entry is due (its deadline rounded up to the ms), or Infinity. */
   nextDue(): number {
     const bucket = this.#firstBucket();

@@ -21,6 +21,18 @@ import {
   withTimeout,
 } from "../../src/index.ts";
 
+/**
+ * `promise`, or a failed assertion after `ms`: a test whose failure would be a hang fails
+ * fast, saying what did not happen, instead of by the 20 s test timeout.
+ */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still not done after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, watchdog]).finally(() => clearTimeout(timer));
+}
+
 describe("run", () => {
   test("resolves with main's value and passes the arguments", async () => {
     expect(await run(async (a: number, b: string) => `${a}${b}`, 1, "x")).toBe("1x");
@@ -153,6 +165,8 @@ describe("the loop", () => {
         pool.spawn(async () => {
           for (;;) {
             spins++;
+            // If timers starved, the sleep below would never end: fail here instead of hanging.
+            if (spins > 2_000_000) throw new Error("the 20 ms sleep never fired: timers starved");
             await checkpoint();
           }
         });
@@ -210,14 +224,21 @@ describe("the loop", () => {
   });
 
   test("a child that parks after plain awaits, outside any step, is still woken", async () => {
-    await run(async () => {
-      await withPool(async (pool) => {
-        pool.spawn(async () => {
-          for (let i = 0; i < 2; i++) await null;
-          await sleep(10);
+    let woke = false;
+    await within(
+      2000,
+      "the child sleeping outside any step was never woken",
+      run(async () => {
+        await withPool(async (pool) => {
+          pool.spawn(async () => {
+            for (let i = 0; i < 2; i++) await null;
+            await sleep(10);
+            woke = true;
+          });
         });
-      });
-    });
+      }),
+    );
+    expect(woke).toBe(true);
   });
 
   test("sleeps with equal deadlines wake in the order they were made", async () => {
@@ -281,29 +302,42 @@ describe("deadlock detection", () => {
   });
 
   test("a deadlock in the unwinding itself still ends the run", async () => {
-    const error = await run(async () => {
+    const outcome = run(async () => {
       try {
         await sleepForever();
       } finally {
         // The cleanup blocks again where cancellation cannot reach.
         await shield(() => sleepForever());
       }
-    }).catch((e) => e);
+    });
+    const error = await within(2000, "the deadlocked unwinding never ended the run", outcome).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(GiambioError);
     expect((error as Error).message).toContain("'main' waits on sleepForever()");
   });
 
   test("no false alarm while a timer or until() is pending", async () => {
-    await run(async () => {
-      await withPool(async (pool) => {
-        let release: Task | undefined;
-        pool.spawn(async () => {
-          release = pool.spawn(() => sleep(30));
-          await release.join();
+    const done: string[] = [];
+    // A false deadlock alarm rejects the run; a missed wake-up would hang it.
+    await within(
+      2000,
+      "the run waiting on a timer and an until() never finished",
+      run(async () => {
+        await withPool(async (pool) => {
+          let release: Task | undefined;
+          pool.spawn(async () => {
+            release = pool.spawn(() => sleep(30));
+            await release.join();
+            done.push("joined the sleeper");
+          });
+          await until(new Promise((resolve) => setTimeout(resolve, 20)));
+          done.push("until resolved");
+          await sleep(5);
+          done.push("slept");
         });
-        await until(new Promise((resolve) => setTimeout(resolve, 20)));
-        await sleep(5);
-      });
-    });
+      }),
+    );
+    expect(done).toEqual(["until resolved", "slept", "joined the sleeper"]);
   });
 });
