@@ -14,15 +14,20 @@ class Example {
   readonly lines: string[] = [];
   #waiters: (() => void)[] = [];
 
-  constructor(name: string, env: Record<string, string>) {
-    this.process = Bun.spawn(["bun", `${EXAMPLES}/${name}`], {
+  /** Everything the example wrote to stderr, once it has closed it. */
+  readonly stderr: Promise<string>;
+
+  constructor(name: string, env: Record<string, string>, args: string[] = []) {
+    this.process = Bun.spawn(["bun", `${EXAMPLES}/${name}`, ...args], {
       env: { ...process.env, ...env },
       stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",
     });
     this.#collect(this.process.stdout);
-    this.#collect(this.process.stderr);
+    const [forLines, forText] = this.process.stderr.tee();
+    this.#collect(forLines);
+    this.stderr = new Response(forText).text();
   }
 
   /** The first output line (stdout or stderr) matching `pattern`, waiting for it. */
@@ -199,6 +204,63 @@ describe("examples", () => {
     }
   }, 15000);
 
+  test("chatroom-client.ts: the server closing the connection ends the client, stdin still open", async () => {
+    await run(async () => {
+      await using server = await listen(local(0));
+      await withPool(async (pool) => {
+        pool.spawn(() =>
+          server.serve(async (stream) => {
+            await stream.sendAll("Welcome, and goodbye\n");
+            expect(text(await stream.receiveUntil("\n"))).toBe("hi\n");
+          }),
+        );
+        const client = new Example("chatroom-client.ts", {
+          HOST: "127.0.0.1",
+          PORT: String(server.port),
+        });
+        try {
+          await client.line(/^Welcome, and goodbye$/);
+          client.process.stdin.write("hi\n"); // the server answers by closing
+          client.process.stdin.flush();
+          // stdin stays open: only the closed connection can end the client.
+          expect(await client.process.exited).toBe(0);
+          await client.line(/^Disconnected$/);
+          expect(await client.stderr).toBe("");
+        } finally {
+          client.process.kill();
+        }
+        pool.cancel();
+      });
+    });
+  }, 15000);
+
+  test("chatroom-client.ts: Ctrl+C stops it quietly with status 130", async () => {
+    await run(async () => {
+      await using server = await listen(local(0));
+      await withPool(async (pool) => {
+        pool.spawn(() =>
+          server.serve(async (stream) => {
+            await stream.sendAll("Welcome\n");
+            await sleep(60_000);
+          }),
+        );
+        const client = new Example("chatroom-client.ts", {
+          HOST: "127.0.0.1",
+          PORT: String(server.port),
+        });
+        try {
+          await client.line(/^Welcome$/);
+          client.process.kill("SIGINT");
+          expect(await client.process.exited).toBe(130);
+          expect(await client.stderr).toBe("");
+        } finally {
+          client.process.kill();
+        }
+        pool.cancel();
+      });
+    });
+  }, 15000);
+
   test("proxy.ts: forwards both ways, propagates half-close, stops cleanly with a summary", async () => {
     await run(async () => {
       // The target answers a request that ends with EOF, then closes: that needs half-close.
@@ -255,5 +317,33 @@ describe("examples", () => {
     const seconds = Number(/complete in (\d+\.\d\d) seconds/.exec(lines[5] as string)?.[1]);
     expect(seconds).toBeGreaterThanOrEqual(1.99);
     expect(seconds).toBeLessThan(3);
+  }, 15000);
+
+  test("children.ts is the program README.md shows, from its import on", async () => {
+    const readme = await Bun.file(`${EXAMPLES}/../README.md`).text();
+    const file = await Bun.file(`${EXAMPLES}/children.ts`).text();
+    const program = file.slice(file.indexOf("\nimport ") + 1).replace('"../src/index.ts"', '"giambio"');
+    expect(readme).toContain(`\`\`\`ts\n${program}\`\`\``);
+  });
+
+  test("debugger.ts: a bad SECONDS is refused before anything runs", async () => {
+    for (const argument of ["abc", "-1", ""]) {
+      const example = new Example("debugger.ts", {}, [argument]);
+      expect(await example.process.exited).toBe(2);
+      expect(example.lines.filter((line) => line !== "")).toEqual([
+        `usage: bun examples/debugger.ts [SECONDS]: SECONDS must be a non-negative number, got '${argument}'`,
+      ]);
+    }
+  }, 15000);
+
+  test("Ctrl+C: children.ts and debugger.ts stop quietly with status 130", async () => {
+    for (const name of ["children.ts", "debugger.ts"]) {
+      const example = new Example(name, {});
+      await example.line(/^\[main\] Children spawned, awaiting completion$/);
+      example.process.kill("SIGINT");
+      expect(await example.process.exited).toBe(130);
+      expect(await example.stderr).toBe("");
+      expect(example.lines.some((line) => /Had a nice nap/.test(line))).toBe(false);
+    }
   }, 15000);
 });
