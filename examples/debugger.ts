@@ -19,7 +19,9 @@ import {
 const argument = process.argv[2] ?? "2";
 const seconds = Number(argument);
 if (argument.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
-  console.error(`usage: bun examples/debugger.ts [SECONDS]: SECONDS must be a non-negative number, got '${argument}'`);
+  console.error(
+    `usage: bun examples/debugger.ts [SECONDS]: SECONDS must be a non-negative number, got '${argument}'`,
+  );
   process.exit(2);
 }
 const fmt = (ms: number) => (ms / 1000).toFixed(2);

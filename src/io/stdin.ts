@@ -9,7 +9,14 @@
  * stdin stays open; bytes read but not yet taken stay buffered for the next line.
  */
 import { currentTask } from "../core/context.ts";
-import { type Blocker, checkCancelled, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import {
+  type Blocker,
+  checkCancelled,
+  park,
+  refuseWait,
+  wake,
+  wakeWithError,
+} from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import { ResourceBusyError } from "../errors.ts";
 
@@ -99,7 +106,8 @@ class LineSource implements Blocker {
     if (!this.#listening) {
       this.#listening = true;
       this.#input.on("data", (chunk) => {
-        const text = typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true });
+        const text =
+          typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true });
         this.#split(text);
         this.#deliver();
       });

@@ -22,7 +22,11 @@ const FIXTURE = `${import.meta.dir}/../fixtures/stdin-lines.ts`;
 
 /** Starts the fixture in `mode` with a stdin pipe that stays open until `close()`. */
 function start(mode: string) {
-  const child = Bun.spawn(["bun", FIXTURE, mode], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(["bun", FIXTURE, mode], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const lines = readLines(child.stdout);
   return {
     child,

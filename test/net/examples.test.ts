@@ -322,9 +322,29 @@ describe("examples", () => {
   test("children.ts is the program README.md shows, from its import on", async () => {
     const readme = await Bun.file(`${EXAMPLES}/../README.md`).text();
     const file = await Bun.file(`${EXAMPLES}/children.ts`).text();
-    const program = file.slice(file.indexOf("\nimport ") + 1).replace('"../src/index.ts"', '"giambio"');
+    const program = file
+      .slice(file.indexOf("\nimport ") + 1)
+      .replace('"../src/index.ts"', '"giambio"');
     expect(readme).toContain(`\`\`\`ts\n${program}\`\`\``);
   });
+
+  test("debugger.ts prints the lines README.md shows, in that order", async () => {
+    const readme = await Bun.file(`${EXAMPLES}/../README.md`).text();
+    const shown = /the shape of giambio's own debugger[\s\S]*?```text\n([\s\S]*?)```/.exec(
+      readme,
+    )?.[1];
+    const expected = (shown ?? "").split("\n").filter((line) => line !== "" && line !== "...");
+    expect(expected.length).toBeGreaterThan(10);
+    const example = new Example("debugger.ts", {});
+    expect(await example.process.exited).toBe(0);
+    await example.line(/^## Finished running$/);
+    let at = 0;
+    for (const line of expected) {
+      const found = example.lines.indexOf(line, at);
+      expect({ line, found: found >= 0 }).toEqual({ line, found: true });
+      at = found + 1;
+    }
+  }, 15000);
 
   test("debugger.ts: a bad SECONDS is refused before anything runs", async () => {
     for (const argument of ["abc", "-1", ""]) {
