@@ -172,6 +172,20 @@ describe("examples", () => {
     }
   }, 15000);
 
+  test("chatroom-server.ts: Ctrl+C logs that it is exiting and exits 0, no stack trace", async () => {
+    const server = new Example("chatroom-server.ts", { HOST: "127.0.0.1", PORT: "0" });
+    try {
+      await server.port(/Serving asynchronously at 127\.0\.0\.1:(\d+)$/);
+      server.process.kill("SIGINT");
+      expect(await server.process.exited).toBe(0);
+      const stderr = (await server.stderr).trim().split("\n");
+      expect(stderr.at(-1)).toMatch(/^\[INFO\] .* Ctrl\+C detected, exiting$/);
+      expect(stderr.length).toBe(2);
+    } finally {
+      server.process.kill();
+    }
+  }, 15000);
+
   test("chatroom-client.ts: sends typed lines, prints what the room says, ends on EOF", async () => {
     const server = new Example("chatroom-server.ts", { HOST: "127.0.0.1", PORT: "0" });
     try {
