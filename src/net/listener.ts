@@ -63,6 +63,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   /** Tasks parked in `accept()`, in arrival order. */
   readonly #acceptors: Task[] = [];
   #refused = 0;
+  #broken = 0;
   #closed = false;
 
   /** @internal Use `listen()`. */
@@ -200,6 +201,19 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    */
   get refusedConnections(): number {
     return this.#refused;
+  }
+
+  /**
+   * Connections `serve` ended because their peer reset, vanished or stopped in the middle of
+   * a message (see `ServeOptions.onError`), while the server went on.
+   */
+  get brokenConnections(): number {
+    return this.#broken;
+  }
+
+  /** @internal `serve` ended a connection whose peer broke or left. */
+  countBrokenConnection(): void {
+    this.#broken++;
   }
 
   /** @internal Closes a connection nobody will handle, and counts it. */

@@ -6,9 +6,16 @@
  */
 import { checkFunction, checkInteger } from "../arguments.ts";
 import { type Pool, withPool } from "../core/pool.ts";
-import { CancelledError, describe, ResourceClosedError } from "../errors.ts";
+import {
+  type BrokenResourceError,
+  CancelledError,
+  describe,
+  type IncompleteReadError,
+  ResourceClosedError,
+} from "../errors.ts";
 import type { ListenOptions } from "./endpoint.ts";
 import { type Listener, listen } from "./listener.ts";
+import { isPeerErrorOf } from "./peer-errors.ts";
 import type { SocketStream } from "./stream.ts";
 
 /** Options of `serve` and `listener.serve`. */
@@ -21,12 +28,21 @@ export interface ServeOptions {
   /**
    * What a handler's error does. `"propagate"` (default): it cancels every other handler
    * and the accept loop, and the serve rejects with it — structured concurrency, as in
-   * giambio's echo server. A function: it is called (and awaited, in the handler's task)
-   * with the error and the stream, to log it or tell the peer; then that connection is
-   * closed and serving goes on. If the function throws, that error propagates.
-   * Cancellation (`CancelledError`) always propagates.
+   * giambio's echo server — except when the error only says that this connection's peer
+   * broke or left: a `BrokenResourceError` (reset, broken pipe) or `IncompleteReadError`
+   * raised by the handler's own stream ends that connection alone, is counted in
+   * `listener.brokenConnections` and reported to `onPeerError`. A function: it is called
+   * (and awaited, in the handler's task) with every error and the stream, to log it or tell
+   * the peer; then that connection is closed and serving goes on. If the function throws,
+   * that error propagates. Cancellation (`CancelledError`) always propagates.
    */
   onError?: "propagate" | ((error: unknown, stream: SocketStream) => unknown);
+  /**
+   * Called (not awaited) when the default `onError` ends a connection because its peer broke
+   * or left, with that error and the stream: to log or count resets. Not called when
+   * `onError` is a function (that function sees every error).
+   */
+  onPeerError?: (error: BrokenResourceError | IncompleteReadError, stream: SocketStream) => void;
 }
 
 type Handler = (stream: SocketStream) => unknown;
@@ -52,7 +68,8 @@ export async function serveListener(
   handler: Handler,
   options: ServeOptions | undefined,
 ): Promise<void> {
-  const { maxConnections, onError } = checkServeArguments(handler, options);
+  const policy = checkServeArguments(handler, options);
+  const { maxConnections } = policy;
   if (listener.closed) throw new ResourceClosedError(`serve() on ${listener} after close()`);
   const connections = { active: 0 };
   try {
@@ -71,7 +88,15 @@ export async function serveListener(
           continue;
         }
         connections.active++;
-        pool.spawnNamed(stream.peer, handleConnection, stream, handler, onError, connections);
+        pool.spawnNamed(
+          stream.peer,
+          handleConnection,
+          stream,
+          handler,
+          policy,
+          listener,
+          connections,
+        );
       }
     });
   } finally {
@@ -79,18 +104,30 @@ export async function serveListener(
   }
 }
 
+type ErrorPolicy = ReturnType<typeof checkServeArguments>;
+
 /** One connection's task: run the handler, apply `onError`, always close the stream. */
 async function handleConnection(
   stream: SocketStream,
   handler: Handler,
-  onError: Exclude<ServeOptions["onError"], undefined>,
+  policy: ErrorPolicy,
+  listener: Listener,
   connections: { active: number },
 ): Promise<void> {
   try {
     await handler(stream);
   } catch (error) {
-    if (onError === "propagate" || error instanceof CancelledError) throw error;
-    await onError(error, stream);
+    if (error instanceof CancelledError) throw error;
+    const { onError, onPeerError } = policy;
+    if (onError !== "propagate") {
+      await onError(error, stream);
+    } else if (isPeerErrorOf(error, stream)) {
+      // The peer reset or vanished: that ends its connection, never the server.
+      listener.countBrokenConnection();
+      onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
+    } else {
+      throw error;
+    }
   } finally {
     connections.active--;
     await stream.close();
@@ -112,5 +149,11 @@ function checkServeArguments(handler: unknown, options: ServeOptions | undefined
       `serve({ onError }) must be "propagate" or a function (error, stream) => void, got ${describe(onError)}`,
     );
   }
-  return { maxConnections, onError };
+  const onPeerError = options?.onPeerError;
+  if (onPeerError !== undefined && typeof onPeerError !== "function") {
+    throw new TypeError(
+      `serve({ onPeerError }) must be a function (error, stream) => void, got ${describe(onPeerError)}`,
+    );
+  }
+  return { maxConnections, onError, onPeerError };
 }
