@@ -91,7 +91,7 @@ const transports: Transport[] = [
  * it: `terminate()` then resets the connection (SO_LINGER 0), with the server's unread reply
  * in its buffers.
  */
-async function rawClient(transport: Transport, listener: Listener): Promise<Socket> {
+async function rawClient(transport: Transport, listener: Listener): Promise<Socket<unknown>> {
   const ready = Promise.withResolvers<void>();
   const tls = transport.clientTls();
   const socket = await until(
