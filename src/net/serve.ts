@@ -4,8 +4,11 @@
  * handler is a child task of that pool, so cancelling the serve reaches every handler, and
  * the serve does not return while any handler runs.
  */
-import { checkFunction, checkInteger } from "../arguments.ts";
+import { checkDuration, checkFunction, checkInteger } from "../arguments.ts";
+import { currentTask } from "../core/context.ts";
+import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, withPool } from "../core/pool.ts";
+import { onShutdownRequest } from "../core/shutdown.ts";
 import {
   type BrokenResourceError,
   CancelledError,
@@ -13,6 +16,7 @@ import {
   type IncompleteReadError,
   ResourceClosedError,
 } from "../errors.ts";
+import { Connections } from "./connections.ts";
 import type { ListenOptions } from "./endpoint.ts";
 import { type Listener, listen } from "./listener.ts";
 import { isPeerErrorOf } from "./peer-errors.ts";
@@ -43,7 +47,17 @@ export interface ServeOptions {
    * `onError` is a function (that function sees every error).
    */
   onPeerError?: (error: BrokenResourceError | IncompleteReadError, stream: SocketStream) => void;
+  /**
+   * How long (ms, default 10 000) a graceful shutdown (`requestShutdown()`, SIGTERM) lets
+   * the handlers in the middle of a message run before they are cancelled. On the request the
+   * serve stops accepting at once, cancels each handler waiting for its next message (its
+   * connection is idle), lets the others finish — each is cancelled as soon as it next waits
+   * for a message — and resolves once every handler has ended.
+   */
+  gracePeriod?: number;
 }
+
+const DEFAULT_GRACE_PERIOD = 10_000;
 
 type Handler = (stream: SocketStream) => unknown;
 
@@ -69,9 +83,15 @@ export async function serveListener(
   options: ServeOptions | undefined,
 ): Promise<void> {
   const policy = checkServeArguments(handler, options);
-  const { maxConnections } = policy;
+  const { maxConnections, gracePeriod } = policy;
   if (listener.closed) throw new ResourceClosedError(`serve() on ${listener} after close()`);
-  const connections = { active: 0 };
+  const connections = new Connections();
+  // Runs synchronously when the shutdown is requested, maybe in a SIGTERM handler: closing
+  // the listener wakes the accept loop, and idle connections are closed at once.
+  const stopDraining = onShutdownRequest(currentTask(), () => {
+    void listener.close();
+    connections.drain();
+  });
   try {
     await withPool(async (pool: Pool) => {
       for (;;) {
@@ -79,15 +99,14 @@ export async function serveListener(
         try {
           stream = await listener.accept();
         } catch (error) {
-          // Closed by another task: stop accepting and let the running handlers finish.
-          if (error instanceof ResourceClosedError && listener.closed) return;
+          // Closed by another task or a shutdown: stop accepting, let the running handlers finish.
+          if (error instanceof ResourceClosedError && listener.closed) break;
           throw error;
         }
         if (connections.active >= maxConnections) {
           listener.refuse(stream);
           continue;
         }
-        connections.active++;
         pool.spawnNamed(
           stream.peer,
           handleConnection,
@@ -98,8 +117,15 @@ export async function serveListener(
           connections,
         );
       }
+      if (connections.draining) {
+        // A drain is not an error: what is still running when the grace period ends is
+        // cancelled (its `finally` blocks run) and the serve resolves.
+        await skipAfter(gracePeriod, () => connections.allEnded());
+        pool.cancel();
+      }
     });
   } finally {
+    stopDraining();
     await listener.close();
   }
 }
@@ -112,8 +138,9 @@ async function handleConnection(
   handler: Handler,
   policy: ErrorPolicy,
   listener: Listener,
-  connections: { active: number },
+  connections: Connections,
 ): Promise<void> {
+  connections.add(stream, currentTask());
   try {
     await handler(stream);
   } catch (error) {
@@ -129,8 +156,8 @@ async function handleConnection(
       throw error;
     }
   } finally {
-    connections.active--;
     await stream.close();
+    connections.remove(stream);
   }
 }
 
@@ -155,5 +182,9 @@ function checkServeArguments(handler: unknown, options: ServeOptions | undefined
       `serve({ onPeerError }) must be a function (error, stream) => void, got ${describe(onPeerError)}`,
     );
   }
-  return { maxConnections, onError, onPeerError };
+  const gracePeriod =
+    options?.gracePeriod === undefined
+      ? DEFAULT_GRACE_PERIOD
+      : checkDuration("serve({ gracePeriod })", options.gracePeriod);
+  return { maxConnections, onError, onPeerError, gracePeriod };
 }
