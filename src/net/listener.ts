@@ -20,6 +20,8 @@ import { type ServeOptions, serveListener } from "./serve.ts";
 import { SocketStream } from "./stream.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
+/** Only `listen` may construct a Listener: a plan it did not check would crash half-way. */
+const FROM_LISTEN = Symbol("listen()");
 const NO_MORE_CONNECTIONS: IteratorResult<SocketStream> = { done: true, value: undefined };
 
 /**
@@ -30,7 +32,7 @@ const NO_MORE_CONNECTIONS: IteratorResult<SocketStream> = { done: true, value: u
  */
 export function listen(options: ListenOptions): Promise<Listener> {
   try {
-    return Promise.resolve(new Listener(parseListenOptions(options)));
+    return Promise.resolve(new Listener(FROM_LISTEN, parseListenOptions(options)));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -66,8 +68,11 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   #broken = 0;
   #closed = false;
 
-  /** @internal Use `listen()`. */
-  constructor(plan: ListenPlan) {
+  /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
+  constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
+    if (token !== FROM_LISTEN) {
+      throw new TypeError("new Listener() is not public: call listen(options) to get a Listener");
+    }
     const { endpoint, tls } = plan;
     const unixPath = endpoint.kind === "unix" ? endpoint.path : null;
     const handler: SocketHandler<SocketStream, "uint8array"> = {

@@ -17,7 +17,7 @@ import {
   ResourceClosedError,
 } from "../errors.ts";
 import { Connections } from "./connections.ts";
-import type { ListenOptions } from "./endpoint.ts";
+import { checkKnownKeys, type ListenOptions } from "./endpoint.ts";
 import { type Listener, listen } from "./listener.ts";
 import { isPeerErrorOf } from "./peer-errors.ts";
 import type { SocketStream } from "./stream.ts";
@@ -58,6 +58,7 @@ export interface ServeOptions {
 }
 
 const DEFAULT_GRACE_PERIOD = 10_000;
+const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
 
 type Handler = (stream: SocketStream) => unknown;
 
@@ -163,8 +164,11 @@ async function handleConnection(
 
 function checkServeArguments(handler: unknown, options: ServeOptions | undefined) {
   checkFunction("serve(handler)", handler);
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new TypeError(`serve(handler, options) must get an object, got ${describe(options)}`);
+  if (options !== undefined) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new TypeError(`serve(handler, options) must get an object, got ${describe(options)}`);
+    }
+    checkKnownKeys("serve(handler, options)", options, SERVE_KEYS);
   }
   const maxConnections =
     options?.maxConnections === undefined
