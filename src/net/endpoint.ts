@@ -107,7 +107,7 @@ export interface ConnectPlan {
 export function parseListenOptions(options: unknown): ListenPlan {
   const o = checkEndpointOptions("listen", options, LISTEN_KEYS);
   const endpoint = parseEndpoint("listen", o, 0, DEFAULT_LISTEN_HOST);
-  const tls = o["tls"];
+  const tls = o.tls;
   if (tls !== undefined) {
     if (typeof tls !== "object" || tls === null || Array.isArray(tls)) {
       throw new TypeError(
@@ -115,10 +115,10 @@ export function parseListenOptions(options: unknown): ListenPlan {
       );
     }
     checkKnownKeys("listen({ tls })", tls, TLS_KEYS);
-    const given = tls as Record<string, unknown>;
+    const given = tls as Given<typeof TLS_KEYS>;
     const missing = [
-      given["cert"] === undefined && given["certFile"] === undefined ? "cert" : null,
-      given["key"] === undefined && given["keyFile"] === undefined ? "key" : null,
+      given.cert === undefined && given.certFile === undefined ? "cert" : null,
+      given.key === undefined && given.keyFile === undefined ? "key" : null,
     ].filter((name) => name !== null);
     if (missing.length > 0) {
       throw new TypeError(
@@ -126,21 +126,19 @@ export function parseListenOptions(options: unknown): ListenPlan {
       );
     }
   }
-  const reusePort = o["reusePort"] ?? false;
+  const reusePort = o.reusePort ?? false;
   if (typeof reusePort !== "boolean") {
     throw new TypeError(`listen({ reusePort }) must be a boolean, got ${describe(reusePort)}`);
   }
   const backlog =
-    o["backlog"] === undefined
-      ? DEFAULT_BACKLOG
-      : checkInteger("listen({ backlog })", o["backlog"], 1);
+    o.backlog === undefined ? DEFAULT_BACKLOG : checkInteger("listen({ backlog })", o.backlog, 1);
   return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog };
 }
 
 export function parseConnectOptions(options: unknown): ConnectPlan {
   const o = checkEndpointOptions("connect", options, CONNECT_KEYS);
   const endpoint = parseEndpoint("connect", o, 1, undefined);
-  const tls = o["tls"] ?? false;
+  const tls = o.tls ?? false;
   if (typeof tls !== "boolean" && (typeof tls !== "object" || tls === null || Array.isArray(tls))) {
     throw new TypeError(
       `connect({ tls }) must be true or Bun's TLS options (ca, serverName, ...), got ${describe(tls)}`,
@@ -195,18 +193,21 @@ const SYSTEM_ERRORS: Record<string, string> = {
   ETIMEDOUT: "timed out",
 };
 
-function checkEndpointOptions(
+/** An options object with these keys, each of unknown type until checked. */
+type Given<Keys extends readonly string[]> = { [K in Keys[number]]?: unknown };
+
+function checkEndpointOptions<Keys extends readonly string[]>(
   fn: string,
   options: unknown,
-  accepted: readonly string[],
-): Record<string, unknown> {
+  accepted: Keys,
+): Given<Keys> {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(
       `${fn}(options) must be an object like { hostname, port } or { unix }, got ${describe(options)}`,
     );
   }
   checkKnownKeys(`${fn}(options)`, options, accepted);
-  return options as Record<string, unknown>;
+  return options as Given<Keys>;
 }
 
 /**
@@ -225,15 +226,15 @@ export function checkKnownKeys(what: string, options: object, accepted: readonly
 
 function parseEndpoint(
   fn: string,
-  o: Record<string, unknown>,
+  o: Given<typeof CONNECT_KEYS>,
   minPort: number,
   defaultHost: string | undefined,
 ): Endpoint {
-  const unix = o["unix"];
+  const unix = o.unix;
   if (unix !== undefined) {
-    if (o["hostname"] !== undefined || o["port"] !== undefined) {
+    if (o.hostname !== undefined || o.port !== undefined) {
       throw new TypeError(
-        `${fn}() takes either { unix } or { hostname, port }, got both (unix ${describe(unix)}, hostname ${describe(o["hostname"])}, port ${describe(o["port"])})`,
+        `${fn}() takes either { unix } or { hostname, port }, got both (unix ${describe(unix)}, hostname ${describe(o.hostname)}, port ${describe(o.port)})`,
       );
     }
     if (typeof unix !== "string" || unix === "") {
@@ -247,13 +248,13 @@ function parseEndpoint(
     }
     return { kind: "unix", path: unix };
   }
-  const hostname = o["hostname"] ?? defaultHost;
+  const hostname = o.hostname ?? defaultHost;
   if (typeof hostname !== "string" || hostname === "") {
     throw new TypeError(
       `${fn}({ hostname }) must be a non-empty host name or IP address, got ${describe(hostname)}`,
     );
   }
-  const port = checkInteger(`${fn}({ port })`, o["port"], minPort);
+  const port = checkInteger(`${fn}({ port })`, o.port, minPort);
   if (port > 65535) throw new RangeError(`${fn}({ port }) must be at most 65535, got ${port}`);
   return { kind: "tcp", hostname, port };
 }
