@@ -16,7 +16,7 @@ import {
   type ListenPlan,
   parseListenOptions,
 } from "./endpoint.ts";
-import { type ServeOptions, serveListener } from "./serve.ts";
+import { type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
