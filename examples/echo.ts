@@ -75,8 +75,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-const host = process.env.HOST ?? "localhost";
-const port = Number(process.env.PORT ?? 1500);
+const host = process.env["HOST"] ?? "localhost";
+const port = Number(process.env["PORT"] ?? 1500);
 try {
   await run(serveEcho, host, port);
 } catch (error) {

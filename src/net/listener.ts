@@ -93,14 +93,20 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const socket = handler as unknown as SocketHandler<SocketStream>;
     // allowHalfOpen: else Bun closes both directions when the peer half-closes.
     let bun: SocketListener<unknown> & { port?: number };
+    const tlsOption = tls === undefined ? {} : { tls };
     try {
       bun =
         endpoint.kind === "unix"
-          ? Bun.listen<SocketStream>({ unix: endpoint.path, tls, allowHalfOpen: true, socket })
+          ? Bun.listen<SocketStream>({
+              unix: endpoint.path,
+              ...tlsOption,
+              allowHalfOpen: true,
+              socket,
+            })
           : Bun.listen<SocketStream>({
               hostname: endpoint.hostname,
               port: endpoint.port,
-              tls,
+              ...tlsOption,
               allowHalfOpen: true,
               socket,
               // Honoured by Bun.listen although its types list it only for Bun.connect.
