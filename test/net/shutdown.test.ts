@@ -118,6 +118,39 @@ describe("requestShutdown()", () => {
       });
     }));
 
+  test("cancelling a serve during its drain cancels the handlers at once: no wait for the grace", () =>
+    run(async () => {
+      const listener = await listen(LOCALHOST);
+      const log: string[] = [];
+      const started = new Event();
+      const before = clock();
+      await withPool(async (pool) => {
+        pool.spawn(() =>
+          listener.serve(
+            async (stream) => {
+              await stream.receive();
+              started.set();
+              try {
+                await sleepForever();
+              } finally {
+                log.push("finally");
+              }
+            },
+            { gracePeriod: 60_000 },
+          ),
+        );
+        await using client = await connect(to(listener));
+        await client.sendAll("x");
+        await started.wait();
+        requestShutdown();
+        await sleep(20);
+        expect(log).toEqual([]); // draining: the handler is in the middle of its message
+        pool.cancel();
+      });
+      expect(log).toEqual(["finally"]);
+      expect(clock() - before).toBeLessThan(30_000); // far from the 60 s grace
+    }));
+
   test("every serve of the run drains, and a serve started afterwards resolves at once", () =>
     run(async () => {
       const a = await listen(LOCALHOST);
