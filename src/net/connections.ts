@@ -1,6 +1,6 @@
 /**
  * The connections one `serve` is handling, and their graceful drain. On a shutdown request a
- * connection whose handler waits for the first byte of its next message (`awaitingMessage`)
+ * connection whose handler waits for the first byte of its next message (`readerIdle`)
  * is idle: its handler is cancelled at once, which closes it. A handler in the middle of a
  * message goes on; it is cancelled as soon as it next waits for a message, so a request in
  * flight gets its reply and the connection closes right after (Go's `Server.Shutdown`
@@ -70,6 +70,6 @@ export class Connections implements Blocker {
 }
 
 function closeWhenIdle(stream: SocketStream, task: Task): void {
-  if (stream.awaitingMessage) task.cancel();
-  else stream.onAwaitingMessage = () => task.cancel();
+  if (stream.readerIdle) task.cancel();
+  else stream.onReaderIdle = () => task.cancel();
 }

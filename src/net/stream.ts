@@ -197,12 +197,12 @@ export class SocketStream
    * @internal The reader waits for the first byte of its next message: parked in `receive`
    * or a framing helper with nothing buffered. A graceful shutdown closes such connections.
    */
-  get awaitingMessage(): boolean {
+  get readerIdle(): boolean {
     return this.#reader !== null && this.#received.size === 0 && !this.#eof;
   }
 
-  /** @internal Called as the reader starts to await a message (see `awaitingMessage`). */
-  onAwaitingMessage: (() => void) | null = null;
+  /** @internal Called as the reader starts to await a message (see `readerIdle`). */
+  onReaderIdle: (() => void) | null = null;
 
   /** The peer's address as `host:port` (`[v6]:port`, `unix:path`), for logs and task names. */
   get peer(): string {
@@ -234,7 +234,7 @@ export class SocketStream
     if (this.#eof) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
-    this.onAwaitingMessage?.();
+    this.onReaderIdle?.();
     return park(task, this);
   }
 
@@ -620,7 +620,7 @@ export class SocketStream
     }
     if (want > this.#highWaterMark) this.#highWaterMark = want;
     if (this.#paused) this.#resumeReading();
-    if (this.#received.size === 0) this.onAwaitingMessage?.();
+    if (this.#received.size === 0) this.onReaderIdle?.();
     return park(task, this);
   }
 
