@@ -60,7 +60,7 @@ export interface ServeOptions {
 const DEFAULT_GRACE_PERIOD = 10_000;
 const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
 
-export type Handler = (stream: SocketStream) => unknown;
+type Handler = (stream: SocketStream) => unknown;
 
 /** @internal `listener.serve(handler, options)`. */
 export async function serveListener(
