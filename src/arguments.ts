@@ -51,14 +51,26 @@ export function checkOptions(
     // A Proxy whose traps throw: its error must not stand in for this one.
     throw new TypeError(`${what} must be an object like ${example}, got ${describe(value)}`);
   }
+  checkKeys(what, keys, accepted);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * `options` (an object already checked to be one, such as Bun's TLS options inside a bag)
+ * has only the keys `accepted`; see `checkOptions`.
+ */
+export function checkKnownKeys(what: string, options: object, accepted: readonly string[]): void {
+  checkKeys(what, Object.keys(options), accepted);
+}
+
+function checkKeys(what: string, keys: readonly string[], accepted: readonly string[]): void {
   for (const key of keys) {
     if (!accepted.includes(key)) {
       throw new TypeError(
-        `${what} has no option ${JSON.stringify(key)}; the accepted ones are ${accepted.join(", ")}`,
+        `${what} got an unknown option ${JSON.stringify(key)}; the accepted ones are ${accepted.join(", ")}`,
       );
     }
   }
-  return value as Record<string, unknown>;
 }
 
 /**

@@ -90,6 +90,17 @@ export class KeyboardInterrupt extends GiambioError {
   }
 }
 
+/**
+ * SIGTERM arrived when nothing in the run could drain, or again during a graceful shutdown:
+ * the whole task tree was cancelled at once.
+ */
+export class Terminated extends GiambioError {
+  override name = "Terminated";
+  constructor() {
+    super("terminated by SIGTERM");
+  }
+}
+
 /** "Name: message" of an error, for messages that quote another error. Never throws. */
 export function summarize(error: unknown): string {
   try {

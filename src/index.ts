@@ -18,6 +18,7 @@ export {
 } from "./core/primitives.ts";
 export { run, Scheduler } from "./core/run.ts";
 export type { SchedulerOptions } from "./core/scheduler.ts";
+export { requestShutdown, shutdownSignal, waitForShutdown } from "./core/shutdown.ts";
 export { checkpoint, clock, sleep, sleepForever, sleepUntil } from "./core/sleep.ts";
 export type { Started } from "./core/start.ts";
 export type { Task, TaskState } from "./core/task.ts";
@@ -32,6 +33,7 @@ export {
   KeyboardInterrupt,
   ResourceBusyError,
   ResourceClosedError,
+  Terminated,
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";

@@ -20,7 +20,8 @@ export type CancelReason =
   | { readonly kind: "failure"; readonly error: unknown }
   /**
    * The whole tree is being stopped, and `run` rejects with `error`: SIGINT
-   * (`KeyboardInterrupt`), a shutdown request such as SIGTERM, or a deadlock report.
+   * (`KeyboardInterrupt`), SIGTERM when nothing drains or a second time (`Terminated`), or a
+   * deadlock report.
    */
   | { readonly kind: "interrupt" | "shutdown" | "deadlock"; readonly error: Error }
   /** The scheduler's clock threw or returned a bad reading; `run` rejects with `error`. */

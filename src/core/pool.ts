@@ -249,7 +249,9 @@ export function withPool<T>(
     const timeout =
       options === undefined
         ? undefined
-        : checkOptions("withPool(body, options)", options, ["timeout"], "{ timeout: ms }").timeout;
+        : checkOptions("withPool(body, options)", options, ["timeout"], "{ timeout: ms }")[
+            "timeout"
+          ];
     const ms =
       timeout === undefined
         ? Number.POSITIVE_INFINITY

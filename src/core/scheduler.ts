@@ -44,7 +44,13 @@
  */
 import { checkBoolean, checkFunction, checkOptions, hasMethod, isInstance } from "../arguments.ts";
 import { type Clock, MockClock, realClock } from "../clock.ts";
-import { CancelledError, describe, GiambioError, KeyboardInterrupt } from "../errors.ts";
+import {
+  CancelledError,
+  describe,
+  GiambioError,
+  KeyboardInterrupt,
+  Terminated,
+} from "../errors.ts";
 import { type CancelReason, cancelledError, stopError } from "./cancel-reason.ts";
 import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
@@ -52,6 +58,7 @@ import { deadlockError } from "./deadlock.ts";
 import { BaseDebugger } from "./debugger.ts";
 import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
+import { shutdownOnSignal } from "./shutdown.ts";
 import { SleepTimer } from "./sleep-timer.ts";
 import { TaskInternal } from "./task.ts";
 import { MAX_TIMER_DELAY, type TimerEntry, TimerHeap } from "./timers.ts";
@@ -68,7 +75,10 @@ export interface SchedulerOptions {
   debugger?: BaseDebugger;
   /** The clock for `clock()`, sleeps and deadlines; `MockClock` for virtual time. */
   clock?: Clock;
-  /** Turn SIGINT into cancellation of the whole tree and `KeyboardInterrupt`. Default true. */
+  /**
+   * Turn SIGINT into cancellation of the whole tree and `KeyboardInterrupt`, and SIGTERM into
+   * a graceful shutdown (`requestShutdown`). Default true.
+   */
   handleSignals?: boolean;
 }
 
@@ -245,6 +255,7 @@ export class Loop {
   #attach(): void {
     const detachClock = this.#mockClock?.onJump(() => this.#onTimeMoved());
     let onSigint: (() => void) | null = null;
+    let onSigterm: (() => void) | null = null;
     if (this.handleSignals) {
       onSigint = () => {
         // A second Ctrl+C while the tree unwinds means "now".
@@ -252,10 +263,19 @@ export class Loop {
         this.stop({ kind: "interrupt", error: new KeyboardInterrupt() });
       };
       process.on("SIGINT", onSigint);
+      // SIGTERM: a graceful shutdown (see shutdown.ts); again while the tree unwinds: "now".
+      onSigterm = () => {
+        if (stopError(this.#root?.cancelReason ?? null) !== null) process.exit(143);
+        shutdownOnSignal(this.#root as TaskInternal, () =>
+          this.stop({ kind: "shutdown", error: new Terminated() }),
+        );
+      };
+      process.on("SIGTERM", onSigterm);
     }
     this.#detach = () => {
       detachClock?.();
       if (onSigint !== null) process.off("SIGINT", onSigint);
+      if (onSigterm !== null) process.off("SIGTERM", onSigterm);
     };
   }
 

@@ -321,7 +321,7 @@ const cases: Case[] = [
     attempt: () => new Scheduler(bad({ clocks: new MockClock() })),
     error: TypeError,
     message:
-      'new Scheduler(options) has no option "clocks"; the accepted ones are clock, debugger, handleSignals',
+      'new Scheduler(options) got an unknown option "clocks"; the accepted ones are clock, debugger, handleSignals',
   },
   {
     call: "new Scheduler({ clock: {} })",
@@ -397,7 +397,7 @@ const cases: Case[] = [
     attempt: () => new MockClock(bad({ autoJump: true })),
     error: TypeError,
     message:
-      'new MockClock(options) has no option "autoJump"; the accepted ones are autojump, start',
+      'new MockClock(options) got an unknown option "autoJump"; the accepted ones are autojump, start',
   },
   {
     call: 'mockClock.jump("1")',
@@ -421,7 +421,7 @@ const cases: Case[] = [
     call: "withPool(body, { tiemout: 100 }): a misspelt option",
     attempt: () => withPool(body, bad({ tiemout: 100 })),
     error: TypeError,
-    message: 'withPool(body, options) has no option "tiemout"; the accepted ones are timeout',
+    message: 'withPool(body, options) got an unknown option "tiemout"; the accepted ones are timeout',
   },
   {
     call: "withPool(body, { timeout: null })",
