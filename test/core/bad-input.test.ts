@@ -421,7 +421,8 @@ const cases: Case[] = [
     call: "withPool(body, { tiemout: 100 }): a misspelt option",
     attempt: () => withPool(body, bad({ tiemout: 100 })),
     error: TypeError,
-    message: 'withPool(body, options) got an unknown option "tiemout"; the accepted ones are timeout',
+    message:
+      'withPool(body, options) got an unknown option "tiemout"; the accepted ones are timeout',
   },
   {
     call: "withPool(body, { timeout: null })",
