@@ -128,6 +128,11 @@ export class SocketStream
   /** Why the connection broke (reset, broken pipe, TLS failure), or null. */
   #brokenBy: string | null = null;
   #brokenCause: unknown;
+  /**
+   * Bytes that `sendAll` reported as sent (queued for the iteration's end) and that could
+   * not be written; the next `sendAll` or `sendEof` reports them, then this is reset.
+   */
+  #unreportedLoss = 0;
   /** Bun closed the socket; it must not be touched any more. */
   #socketClosed = false;
 
@@ -339,7 +344,10 @@ export class SocketStream
       // Nothing queued: write at once and keep only what the socket did not take.
       const written = this.#socket.write(bytes);
       if (written === bytes.length) return SENT;
-      if (written < 0) return Promise.reject(this.#brokenError());
+      if (written < 0) {
+        this.#writeFailed();
+        return Promise.reject(this.#brokenError());
+      }
       this.#addToOutbox(bytes.subarray(written));
     } else {
       this.#addToOutbox(bytes);
@@ -382,6 +390,8 @@ export class SocketStream
       }
       if (this.#outboxBytes === 0) this.#shutdownWrites();
     }
+    // Bytes an earlier sendAll queued and the socket refused: say so rather than succeed.
+    if (this.#unreportedLoss > 0) return Promise.reject(this.#brokenError());
     return SENT;
   }
 
@@ -471,7 +481,14 @@ export class SocketStream
   // ---------------------------------------------------------------- Bun callbacks
 
   #onData(chunk: Uint8Array): void {
-    if (this.#closed || chunk.length === 0) return;
+    if (this.#closed) {
+      // Data for a stream nobody can read: reset, as the kernel does for a closed TCP socket.
+      // (A TLS socket that allows half-open stays readable after end(); the peer would
+      // otherwise keep writing into it, and never learn that its writes are lost.)
+      if (chunk.length > 0 && !this.#socketClosed) this.#socket.terminate();
+      return;
+    }
+    if (chunk.length === 0) return;
     const reader = this.#reader;
     const max = this.#readerMax;
     if (reader !== null && max > 0) {
@@ -549,7 +566,9 @@ export class SocketStream
         `${op}() on ${this} after an earlier sendAll() was cancelled midway: the peer may have part of that data, so this stream cannot send any more`,
       );
     }
-    if (this.#brokenBy !== null || this.#socketClosed) throw this.#brokenError();
+    if (this.#brokenBy !== null || this.#socketClosed || this.#unreportedLoss > 0) {
+      throw this.#brokenError();
+    }
   }
 
   #take(max: number): Uint8Array {
@@ -652,8 +671,14 @@ export class SocketStream
       this.#outbox.push(bytes.subarray(written));
       this.#outboxBytes = bytes.length - written;
     } else {
+      this.#writeFailed();
       this.#failWriter();
     }
+  }
+
+  /** `socket.write` returned -1: the socket is gone, and the stream broken for good. */
+  #writeFailed(): void {
+    this.#setBroken(new Error("a write failed: the socket is closed or the peer is gone"));
   }
 
   /** The outbox has drained: the waiting `sendAll`, a pending FIN and `close()` go on. */
@@ -669,11 +694,15 @@ export class SocketStream
   #failWriter(): void {
     this.#flushDeferred = false;
     if (this.#outboxBytes === 0) return;
+    const lost = this.#outboxBytes;
     this.#outbox.length = 0;
     this.#outboxBytes = 0;
     const writer = this.#writer;
     this.#writer = null;
+    // A waiting sendAll reports the failure itself; otherwise the bytes were queued by
+    // calls that already returned, and the next sendAll or sendEof must say so.
     if (writer !== null) wakeWithError(writer, this.#brokenError());
+    else this.#unreportedLoss += lost;
     this.#unsentGone();
   }
 
@@ -732,9 +761,18 @@ export class SocketStream
     this.#brokenCause = cause;
   }
 
+  /** The connection's failure, as an error; it reports (once) queued bytes that were lost. */
   #brokenError(): BrokenResourceError {
     const why = this.#brokenBy ?? "the connection was closed";
-    const error = new BrokenResourceError(`the connection to ${this.#peer} is broken: ${why}`);
+    const lost = this.#unreportedLoss;
+    this.#unreportedLoss = 0;
+    const loss =
+      lost > 0
+        ? `; ${lost} bytes that earlier sendAll() calls queued were not delivered to the kernel`
+        : "";
+    const error = new BrokenResourceError(
+      `the connection to ${this.#peer} is broken: ${why}${loss}`,
+    );
     if (this.#brokenCause !== undefined) error.cause = this.#brokenCause;
     return error;
   }
