@@ -63,9 +63,10 @@ describe("LengthPrefixedDecoder", () => {
       const bytes = new Uint8Array([...header, ...payload, 9]);
       expect(decoder.decode(bytes.subarray(0, header.length + 2))).toBeNull();
       const result = decoder.decode(bytes);
-      expect(result?.length).toBe(header.length + 3);
-      expect(text(result?.frame as Uint8Array)).toBe("hey");
-      expect((result?.frame as Uint8Array).buffer).toBe(bytes.buffer); // a view, no copy
+      if (result === null) throw new Error("no frame");
+      expect(result.length).toBe(header.length + 3);
+      expect(text(result.frame)).toBe("hey");
+      expect(result.frame.buffer).toBe(bytes.buffer); // a view, no copy
     }
   });
 
