@@ -26,6 +26,7 @@ export {
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";
+export type { ByteStream } from "./net/byte-stream.ts";
 export { connect } from "./net/connect.ts";
 export {
   type Decoded,
@@ -42,6 +43,11 @@ export {
 } from "./net/decoder.ts";
 export type { ConnectOptions, ListenOptions } from "./net/endpoint.ts";
 export { Listener, listen } from "./net/listener.ts";
+export {
+  MemoryStream,
+  type MemoryStreamOptions,
+  memoryStreamPair,
+} from "./net/memory-stream.ts";
 export { RECEIVE_HIGH_WATER_MARK, type ReceiveLineOptions } from "./net/receiver.ts";
 export { type ServeOptions, serve } from "./net/serve.ts";
 export { SocketStream } from "./net/stream.ts";

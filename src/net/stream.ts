@@ -54,13 +54,14 @@ import type { Task } from "../core/task.ts";
 import {
   BrokenResourceError,
   CancelledError,
-  describe,
   ResourceBusyError,
   ResourceClosedError,
 } from "../errors.ts";
+import type { ByteStream } from "./byte-stream.ts";
 import type { Decoder } from "./decoder.ts";
 import { formatAddress } from "./endpoint.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
+import { sendData } from "./send-data.ts";
 
 /**
  * How many bytes `sendAll` may leave in the outbox for the end of the iteration. Above it,
@@ -72,7 +73,6 @@ export const COALESCE_LIMIT = 64 * 1024;
 const SINGLE_FLUSHES_BEFORE_DIRECT = 8;
 
 const SENT: Promise<void> = Promise.resolve();
-const encoder = new TextEncoder();
 
 /** The Bun socket callbacks every stream shares (`socket.data` is the stream). */
 type StreamCallbacks = Required<
@@ -85,9 +85,7 @@ type StreamCallbacks = Required<
  * once is a `ResourceBusyError`. Every operation after `close()` is a `ResourceClosedError`;
  * a connection the peer reset is a `BrokenResourceError`.
  */
-export class SocketStream
-  implements Blocker, AtIterationEnd, ReceiveTransport, AsyncDisposable, AsyncIterable<Uint8Array>
-{
+export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, ByteStream {
   /** The peer's IP address (the socket path for unix sockets). */
   readonly remoteAddress: string;
   /** The peer's port (0 for unix sockets). */
@@ -275,12 +273,7 @@ export class SocketStream
     let bytes: Uint8Array;
     try {
       task = currentTask();
-      bytes = typeof data === "string" ? encoder.encode(data) : data;
-      if (!(bytes instanceof Uint8Array)) {
-        throw new TypeError(
-          `sendAll(data) must be a Uint8Array or a string, got ${describe(data)}`,
-        );
-      }
+      bytes = sendData(data);
       this.#checkSendable("sendAll");
     } catch (error) {
       return Promise.reject(error);
