@@ -376,15 +376,31 @@ export class Receiver implements Blocker {
 
   frames<F>(decoder: Decoder<F>): AsyncIterableIterator<F> {
     checkDecoder("frames(decoder)", decoder);
-    const next = (): Promise<IteratorResult<F>> =>
-      this.receiveFrame(decoder).then((frame) =>
-        frame === undefined ? END_OF_STREAM : { done: false, value: frame },
-      );
     const iterator: AsyncIterableIterator<F> = {
-      next,
+      next: () => this.#nextFrame(decoder),
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
+  }
+
+  /** `frames()`'s `next()`: `receiveFrame` with the frame wrapped, without a `then` when it is buffered. */
+  #nextFrame<F>(decoder: Decoder<F>): Promise<IteratorResult<F>> {
+    let task: Task;
+    try {
+      task = currentTask();
+      this.#checkReceivable("frames");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    try {
+      const frame = this.#decode(decoder);
+      if (frame !== NO_FRAME) return Promise.resolve({ done: false, value: frame });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.receiveFrame(decoder).then(toFrameResult);
   }
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. */
@@ -559,6 +575,10 @@ export class Receiver implements Blocker {
   }
 }
 
+function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
+  return frame === undefined ? END_OF_STREAM : { done: false, value: frame };
+}
+
 function toChunkResult(chunk: Uint8Array): IteratorResult<Uint8Array> {
   return chunk.length === 0 ? END_OF_STREAM : { done: false, value: chunk };
 }
@@ -591,7 +611,8 @@ function checkDecoder(what: string, decoder: unknown): void {
 }
 
 function checkUsed(decoder: unknown, field: string, n: unknown, size: number): void {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > size) {
+  // One comparison chain on the hot path: an integer (| 0 keeps it) from 1 to size.
+  if (!((n as number) >= 1 && (n as number) <= size && ((n as number) | 0) === n)) {
     throw new TypeError(
       `${describe(decoder)}.decode() returned ${field} ${describe(n)}: it must be an integer from 1 to the ${size} bytes it was given`,
     );
