@@ -105,6 +105,9 @@ export class Receiver implements Blocker {
   #readerMax = 0;
   /** The slow-path read is waiting for the first byte of a message (nothing buffered). */
   #readerIdle = false;
+  /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
+  #lastDelimiter: string | null = null;
+  #lastNeedle: Uint8Array = EMPTY;
   /** `receiveLine`'s decoder (it keeps state: skipping a line that was too long). */
   #lines: LinesDecoder | null = null;
 
@@ -249,7 +252,15 @@ export class Receiver implements Blocker {
     let max: number;
     try {
       task = currentTask();
-      needle = delimiterBytes("receiveUntil(delimiter)", delimiter);
+      if (delimiter === this.#lastDelimiter) needle = this.#lastNeedle;
+      else {
+        needle = delimiterBytes("receiveUntil(delimiter)", delimiter);
+        // Protocols read with one delimiter over and over: encode a string once.
+        if (typeof delimiter === "string") {
+          this.#lastDelimiter = delimiter;
+          this.#lastNeedle = needle;
+        }
+      }
       if (maxBytes === undefined) {
         max = Math.max(Math.min(DEFAULT_MAX_BYTES, this.#maxFrameLength), needle.length);
       } else {
