@@ -254,6 +254,11 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     this.#receiver.maxFrameLength = value;
   }
 
+  /** @internal Bytes this stream holds in memory: received and unread, plus accepted and unsent. */
+  get heldBytes(): number {
+    return this.#receiver.buffered + this.#outbox.size;
+  }
+
   /** @internal The reader is parked waiting for the first byte of a message. */
   get readerIdle(): boolean {
     return this.#receiver.readerIdle;
