@@ -26,6 +26,7 @@ export {
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";
+export { stdinLines } from "./io/stdin.ts";
 export type { ByteStream } from "./net/byte-stream.ts";
 export { connect } from "./net/connect.ts";
 export {
