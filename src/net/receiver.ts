@@ -252,8 +252,9 @@ export class Receiver implements Blocker {
     let max: number;
     try {
       task = currentTask();
-      if (delimiter === this.#lastDelimiter) needle = this.#lastNeedle;
-      else {
+      if (typeof delimiter === "string" && delimiter === this.#lastDelimiter) {
+        needle = this.#lastNeedle;
+      } else {
         needle = delimiterBytes("receiveUntil(delimiter)", delimiter);
         // Protocols read with one delimiter over and over: encode a string once.
         if (typeof delimiter === "string") {
