@@ -103,8 +103,6 @@ export class Receiver implements Blocker {
   #reader: Task | null = null;
   /** > 0: `receive(max)` is parked and takes the next chunk; 0: a slow-path read is. */
   #readerMax = 0;
-  /** The slow-path read is waiting for the first byte of a message (nothing buffered). */
-  #readerIdle = false;
   /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
   #lastDelimiter: string | null = null;
   #lastNeedle: Uint8Array = EMPTY;
@@ -182,11 +180,12 @@ export class Receiver implements Blocker {
     return this.#eof && this.#buffer.size === 0;
   }
 
-  /** @internal A reader is parked waiting for the first byte of a message (nothing buffered). */
+  /**
+   * @internal A reader is parked waiting for the first byte of a message: in `receive`, a
+   * framing helper or a frame read, with nothing buffered (for closing idle connections).
+   */
   get readerIdle(): boolean {
-    return (
-      this.#reader !== null && this.#buffer.size === 0 && (this.#readerMax > 0 || this.#readerIdle)
-    );
+    return this.#reader !== null && this.#buffer.size === 0;
   }
 
   // ------------------------------------------------------------- limits
@@ -342,7 +341,6 @@ export class Receiver implements Blocker {
     this.#beginWait(task);
     try {
       for (;;) {
-        this.#readerIdle = this.#buffer.size === 0;
         await this.#moreFrameBytes(task);
         const frame = this.#decode(decoder);
         if (frame !== NO_FRAME) return frame;
@@ -350,7 +348,6 @@ export class Receiver implements Blocker {
         if (ended !== null) return await ended;
       }
     } finally {
-      this.#readerIdle = false;
       this.#endWait(task);
     }
   }
