@@ -27,6 +27,7 @@ import type { Task } from "../core/task.ts";
 import { BrokenResourceError, ResourceBusyError, ResourceClosedError } from "../errors.ts";
 import type { ByteStream } from "./byte-stream.ts";
 import { checkKnownOptions, type Decoder } from "./decoder.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
 
@@ -282,7 +283,10 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
   }
 
   #peerClosedError(): BrokenResourceError {
-    return new BrokenResourceError(`sendAll() on ${this}: the peer closed its end`);
+    return raisedByPeerOf(
+      new BrokenResourceError(`sendAll() on ${this}: the peer closed its end`),
+      this,
+    );
   }
 
   #busyError(op: string): ResourceBusyError {

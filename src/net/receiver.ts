@@ -41,6 +41,7 @@ import {
   FrameTooLongError,
   LinesDecoder,
 } from "./decoder.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
 
 /**
@@ -185,8 +186,11 @@ export class Receiver implements Blocker {
    * framing helper or a frame read, with nothing buffered (for closing idle connections).
    */
   get readerIdle(): boolean {
-    return this.#reader !== null && this.#buffer.size === 0;
+    return this.#reader !== null && this.#buffer.size === 0 && !this.#eof;
   }
+
+  /** @internal Called as a reader starts to wait with nothing buffered (see `readerIdle`). */
+  onIdle: (() => void) | null = null;
 
   // ------------------------------------------------------------- limits
 
@@ -216,6 +220,7 @@ export class Receiver implements Blocker {
     if (this.#eof) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
+    this.onIdle?.();
     return park(task, this);
   }
 
@@ -492,9 +497,12 @@ export class Receiver implements Blocker {
     if (!this.#eof) return null;
     const got = this.#buffer.size;
     return Promise.reject(
-      new IncompleteReadError(
-        `receiveFrame() on ${this.#transport}: the peer stopped sending after ${got} bytes of a frame`,
-        this.#buffer.takeAll(),
+      raisedByPeerOf(
+        new IncompleteReadError(
+          `receiveFrame() on ${this.#transport}: the peer stopped sending after ${got} bytes of a frame`,
+          this.#buffer.takeAll(),
+        ),
+        this.#transport,
       ),
     );
   }
@@ -507,6 +515,7 @@ export class Receiver implements Blocker {
       this.#highWaterMark = Math.max(this.#highWaterMark, this.#maxFrameLength + 1);
     }
     if (this.#paused && this.#buffer.size <= this.#highWaterMark) this.#resume();
+    if (this.#buffer.size === 0) this.onIdle?.();
     return park(task, this);
   }
 
@@ -533,14 +542,18 @@ export class Receiver implements Blocker {
     if (this.#eof) {
       const got = this.#buffer.size;
       return Promise.reject(
-        new IncompleteReadError(
-          `${what} on ${this.#transport}: the peer stopped sending after ${got} bytes`,
-          this.#buffer.takeAll(),
+        raisedByPeerOf(
+          new IncompleteReadError(
+            `${what} on ${this.#transport}: the peer stopped sending after ${got} bytes`,
+            this.#buffer.takeAll(),
+          ),
+          this.#transport,
         ),
       );
     }
     if (want > this.#highWaterMark) this.#highWaterMark = want;
     if (this.#paused) this.#resume();
+    if (this.#buffer.size === 0) this.onIdle?.();
     return park(task, this);
   }
 

@@ -86,6 +86,7 @@ import type { ByteStream } from "./byte-stream.ts";
 import type { Decoder } from "./decoder.ts";
 import { formatAddress } from "./endpoint.ts";
 import { Outbox, Written } from "./outbox.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
 
@@ -264,6 +265,11 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     return this.#receiver.readerIdle;
   }
 
+  /** @internal Called as the reader starts to wait idle (see `readerIdle`): a graceful drain. */
+  set onReaderIdle(callback: (() => void) | null) {
+    this.#receiver.onIdle = callback;
+  }
+
   /** `for await (const chunk of stream)`: `receive()` until EOF. Breaking out leaves the stream open. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return this.#receiver.chunks();
@@ -439,7 +445,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (this.#outbox.waitingForDrain) this.#flush();
   }
 
-  /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
+  /** AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   atIterationEnd(): void {
     if (!this.#outbox.deferred || this.#socketClosed) return;
     this.#afterWrite(this.#outbox.atIterationEnd());
@@ -595,7 +601,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
       `the connection to ${this.#peer} is broken: ${why}${loss}`,
     );
     if (this.#brokenCause !== undefined) error.cause = this.#brokenCause;
-    return error;
+    return raisedByPeerOf(error, this);
   }
 
   #closedError(op: string): ResourceClosedError {
