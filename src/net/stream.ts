@@ -445,7 +445,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (this.#outbox.waitingForDrain) this.#flush();
   }
 
-  /** AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
+  /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   atIterationEnd(): void {
     if (!this.#outbox.deferred || this.#socketClosed) return;
     this.#afterWrite(this.#outbox.atIterationEnd());
