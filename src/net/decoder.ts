@@ -17,6 +17,7 @@
  */
 import { checkInteger, checkOptions } from "../arguments.ts";
 import { describe, GiambioError } from "../errors.ts";
+import { checkKnownKeys } from "./endpoint.ts";
 
 /** A frame and the number of bytes it used (at least 1). */
 export interface Decoded<Frame> {
@@ -292,7 +293,7 @@ const LENGTH_PREFIXED_OPTIONS = [
 ];
 const DELIMITER_OPTIONS = ["maxLength"];
 
-/** An options object whose keys are all among `known`. */
+/** An options object (not null, not an array) whose keys are all among `known`. */
 export function checkKnownOptions(
   what: string,
   options: unknown,
@@ -300,13 +301,7 @@ export function checkKnownOptions(
   example: string,
 ): void {
   checkOptions(what, options, example);
-  for (const key of Object.keys(options as object)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `${what} has an unknown option ${describe(key)}; the options are ${known.join(", ")}`,
-      );
-    }
-  }
+  checkKnownKeys(what, options as object, known);
 }
 
 function checkFlag(what: string, value: unknown): boolean {
