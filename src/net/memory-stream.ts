@@ -13,7 +13,7 @@
  * broken; either → (close) closed. Closing a stream gives its peer EOF, and makes the peer's
  * later `sendAll` a `BrokenResourceError`, as a reset would.
  */
-import { checkInteger } from "../arguments.ts";
+import { checkInteger, checkOptions } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import {
   type Blocker,
@@ -26,7 +26,7 @@ import {
 import type { Task } from "../core/task.ts";
 import { BrokenResourceError, ResourceBusyError, ResourceClosedError } from "../errors.ts";
 import type { ByteStream } from "./byte-stream.ts";
-import { checkKnownOptions, type Decoder } from "./decoder.ts";
+import type { Decoder } from "./decoder.ts";
 import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
@@ -55,13 +55,13 @@ export function memoryStreamPair(options?: MemoryStreamOptions): [MemoryStream, 
   let bufferSize = 16384;
   let split: (() => number) | null = null;
   if (options !== undefined) {
-    checkKnownOptions("memoryStreamPair(options)", options, OPTIONS, "{ bufferSize: 1024 }");
+    checkOptions("memoryStreamPair(options)", options, OPTIONS, "{ bufferSize: 1024 }");
     if (options.bufferSize !== undefined) {
       bufferSize = checkInteger("memoryStreamPair({ bufferSize })", options.bufferSize, 1);
     }
     const s = options.splitWrites;
     if (s !== undefined) {
-      checkKnownOptions("memoryStreamPair({ splitWrites })", s, SPLIT_OPTIONS, "{ seed: 1 }");
+      checkOptions("memoryStreamPair({ splitWrites })", s, SPLIT_OPTIONS, "{ seed: 1 }");
       const seed = checkInteger("memoryStreamPair({ splitWrites: { seed } })", s.seed, 0);
       const maxChunk =
         s.maxChunk === undefined

@@ -22,7 +22,7 @@
  * Nothing is consumed until a whole answer is there, so a read cancelled while it waits
  * leaves every byte in the buffer for the next read.
  */
-import { checkInteger } from "../arguments.ts";
+import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
@@ -34,7 +34,6 @@ import {
   ResourceClosedError,
 } from "../errors.ts";
 import {
-  checkKnownOptions,
   type Decoded,
   type Decoder,
   type Dropped,
@@ -370,12 +369,7 @@ export class Receiver implements Blocker {
   #linesDecoder(options: ReceiveLineOptions | undefined): LinesDecoder {
     let maxLength = this.#maxFrameLength;
     if (options !== undefined) {
-      checkKnownOptions(
-        "receiveLine(options)",
-        options,
-        RECEIVE_LINE_OPTIONS,
-        "{ maxLength: 1024 }",
-      );
+      checkOptions("receiveLine(options)", options, RECEIVE_LINE_OPTIONS, "{ maxLength: 1024 }");
       if (options.maxLength !== undefined) {
         maxLength = checkInteger("receiveLine({ maxLength })", options.maxLength, 0);
       }
@@ -621,11 +615,7 @@ function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
 }
 
 function checkDecoder(what: string, decoder: unknown): void {
-  if (
-    typeof decoder !== "object" ||
-    decoder === null ||
-    typeof (decoder as { decode?: unknown }).decode !== "function"
-  ) {
+  if (typeof decoder !== "object" || decoder === null || !hasMethod(decoder, "decode")) {
     throw new TypeError(
       `${what} must be a Decoder (an object with decode(bytes)), got ${describe(decoder)}`,
     );
