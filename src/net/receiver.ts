@@ -355,7 +355,11 @@ export class Receiver implements Blocker {
     return this.#receiveFrameSlow(task, read, decoder);
   }
 
-  async #receiveFrameSlow<F>(task: Task, read: FrameRead, decoder: Decoder<F>): Promise<F | undefined> {
+  async #receiveFrameSlow<F>(
+    task: Task,
+    read: FrameRead,
+    decoder: Decoder<F>,
+  ): Promise<F | undefined> {
     this.#beginWait(task);
     try {
       for (;;) {
