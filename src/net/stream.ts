@@ -57,7 +57,7 @@
  * `close()` lets the outbox drain, then closes (`socket.close()`: see `#shutDown`; never
  * `end(data)`, which drops the tail of a large final chunk). It never throws: if waiting
  * for that flush is cancelled, the connection is aborted (reset) instead. Bun runs the
- * `close` callback synchronously inside `end()`/`terminate()`, so every state change is made
+ * `close` callback synchronously inside `close()`/`terminate()`, so every state change is made
  * before either is called.
  */
 import type { Socket, SocketHandler } from "bun";
