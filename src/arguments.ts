@@ -58,3 +58,14 @@ export function checkInteger(what: string, value: unknown, min: number, allowInf
   }
   return value as number;
 }
+
+/** An options bag whose every key is one of `accepted`: a typo is a TypeError, not a no-op. */
+export function checkKnownKeys(what: string, options: object, accepted: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!accepted.includes(key)) {
+      throw new TypeError(
+        `${what} got an unknown option ${JSON.stringify(key)}; the accepted ones are ${accepted.join(", ")}`,
+      );
+    }
+  }
+}

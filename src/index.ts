@@ -32,6 +32,13 @@ export { Listener, listen } from "./net/listener.ts";
 export { type ServeOptions, serve } from "./net/serve.ts";
 export { RECEIVE_HIGH_WATER_MARK, SocketStream } from "./net/stream.ts";
 export {
+  type CompletedProcess,
+  type OutputMode,
+  ProcessError,
+  type RunProcessOptions,
+  runProcess,
+} from "./process/run-process.ts";
+export {
   type ChannelStatistics,
   openMemoryChannel,
   ReceiveChannel,
