@@ -10,9 +10,10 @@ import { CancelledError, describe, ResourceClosedError } from "../errors.ts";
 import type { ListenOptions } from "./endpoint.ts";
 import { type Listener, listen } from "./listener.ts";
 import type { SocketStream } from "./stream.ts";
+import { takeWorkerOptions, type WorkerOptions } from "./workers.ts";
 
 /** Options of `serve` and `listener.serve`. */
-export interface ServeOptions {
+export interface ServeOptions extends WorkerOptions {
   /**
    * Handlers that may run at once (default `Infinity`). A connection arriving when that
    * many are running is closed at once and counted in `listener.refusedConnections`.
@@ -41,9 +42,12 @@ export async function serve(
   handler: (stream: SocketStream) => unknown,
   serveOptions?: ServeOptions,
 ): Promise<void> {
-  checkServeArguments(handler, serveOptions);
-  const listener = await listen(options);
-  return listener.serve(handler, serveOptions);
+  const workers = takeWorkerOptions(options, serveOptions);
+  const rest: ServeOptions | undefined = workers?.serveOptions ?? serveOptions;
+  checkServeArguments(handler, rest);
+  if (workers?.supervise) return workers.supervise();
+  const listener = await listen(workers?.listenOptions ?? options);
+  return listener.serve(handler, rest);
 }
 
 /** @internal `listener.serve(handler, options)`. */

@@ -74,11 +74,14 @@ export class ProcessError extends GiambioError implements CompletedProcess {
 
 /** `command ["sh","-c","exit 3"] (pid 12) exited with status 3`, or `... was killed by SIGKILL`. */
 export function describeExit(completed: CompletedProcess): string {
-  const how =
-    completed.signal !== null
-      ? `was killed by ${completed.signal}`
-      : `exited with status ${completed.exitCode}`;
-  return `command ${JSON.stringify(completed.args)} (pid ${completed.pid}) ${how}`;
+  return `command ${JSON.stringify(completed.args)} (pid ${completed.pid}) ${describeEnding(completed)}`;
+}
+
+/** `exited with status 3` or `was killed by SIGKILL`. */
+export function describeEnding(completed: CompletedProcess): string {
+  return completed.signal !== null
+    ? `was killed by ${completed.signal}`
+    : `exited with status ${completed.exitCode}`;
 }
 
 const OPTION_KEYS = ["check", "stdin", "stdout", "stderr", "env", "cwd", "killGrace"] as const;
@@ -215,7 +218,9 @@ export async function superviseProcess(
     stdin: plan.stdin === "ignore" ? null : plan.stdin,
     stdout: bunOutput(plan.stdout),
     stderr: bunOutput(plan.stderr),
-    env: plan.env,
+    // Bun's default is the environment this process started with; Node's (and the
+    // expected one) is process.env as it is now.
+    env: plan.env ?? { ...process.env },
     cwd: plan.cwd,
     detached: plan.detached,
   });
