@@ -7,6 +7,7 @@
 import type { TLSOptions } from "bun";
 import { checkInteger } from "../arguments.ts";
 import { describe } from "../errors.ts";
+import { type ProxyPlan, type ProxyProtocolOptions, parseProxyProtocol } from "./proxy-options.ts";
 
 /** A TCP address (`hostname`, `port`) or a unix socket path. */
 export type Endpoint =
@@ -40,6 +41,8 @@ export interface ListenOptions extends SocketOptions {
    * (and counted in `listener.refusedConnections`). Default 128.
    */
   backlog?: number;
+  /** Read a PROXY protocol header first (see `ProxyProtocolOptions` and the README). */
+  proxyProtocol?: boolean | ProxyProtocolOptions;
 }
 
 /** Options of `connect`: `{ hostname, port }` or `{ unix }`, plus TLS. */
@@ -65,6 +68,7 @@ export interface ListenPlan {
   tls: TLSOptions | undefined;
   reusePort: boolean;
   backlog: number;
+  proxyProtocol: ProxyPlan | null;
 }
 
 /** The validated form of `ConnectOptions`. */
@@ -88,7 +92,8 @@ export function parseListenOptions(options: unknown): ListenPlan {
   }
   const backlog =
     o.backlog === undefined ? DEFAULT_BACKLOG : checkInteger("listen({ backlog })", o.backlog, 1);
-  return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog };
+  const proxyProtocol = parseProxyProtocol(o.proxyProtocol);
+  return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog, proxyProtocol };
 }
 
 export function parseConnectOptions(options: unknown): ConnectPlan {
