@@ -29,8 +29,10 @@ export {
 export { connect } from "./net/connect.ts";
 export type { ConnectOptions, ListenOptions } from "./net/endpoint.ts";
 export { Listener, listen } from "./net/listener.ts";
+export type { ProxyProtocolOptions } from "./net/proxy-options.ts";
 export { type ServeOptions, serve } from "./net/serve.ts";
 export { RECEIVE_HIGH_WATER_MARK, SocketStream } from "./net/stream.ts";
+export type { WorkerOptions, WorkerPolicy } from "./net/workers.ts";
 export {
   type CompletedProcess,
   type OutputMode,

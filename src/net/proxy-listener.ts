@@ -39,10 +39,16 @@ export class HeaderReader {
   #done = false;
   /** After a TLS header: the TLS session that now owns the socket's bytes. */
   #tls: TlsAfterHeader | null = null;
+  /** The real peer, captured at open: Bun reports undefined once the peer has gone. */
+  readonly #realAddress: string;
+  readonly #realPort: number;
 
   constructor(socket: Socket<unknown>, context: HeaderReaderContext) {
     this.#socket = socket;
     this.#context = context;
+    // (Even at open, Bun has none for a peer that is already gone.)
+    this.#realAddress = socket.remoteAddress ?? "";
+    this.#realPort = socket.remotePort ?? 0;
     const { trusted } = context.plan;
     if (
       trusted !== null &&
@@ -100,7 +106,13 @@ export class HeaderReader {
   #accept(header: ProxyHeader, rest: Uint8Array): void {
     const proxied =
       header.kind === "local"
-        ? undefined
+        ? this.#context.unixPath === null
+          ? {
+              address: this.#realAddress,
+              port: this.#realPort,
+              peer: formatAddress(this.#realAddress, this.#realPort),
+            }
+          : undefined
         : {
             address: header.source.address,
             port: header.source.port,
