@@ -343,9 +343,11 @@ class WorkerSupervisor {
       this.#stopSignal = signal;
       this.#stopRequested();
       // Safety net: a worker that outlives its own drain by the margin is killed.
-      this.#killTimer = setTimeout(() => {
-        for (const child of this.#live.values()) child.kill("SIGKILL");
-      }, this.#gracePeriod + KILL_MARGIN);
+      if (Number.isFinite(this.#gracePeriod)) {
+        this.#killTimer = setTimeout(() => {
+          for (const child of this.#live.values()) child.kill("SIGKILL");
+        }, this.#gracePeriod + KILL_MARGIN);
+      }
     }
     for (const child of this.#live.values()) child.kill(signal);
   }
