@@ -8,9 +8,8 @@
 import { run, serve } from "../../src/index.ts";
 
 const workers = Number(process.argv[2] ?? 1);
-if (process.env.GIAMBIO_WORKER !== undefined) {
-  console.log(`worker ${process.pid} ${process.env.GIAMBIO_WORKER_PORT}`);
-}
+const { GIAMBIO_WORKER, GIAMBIO_WORKER_PORT } = process.env;
+if (GIAMBIO_WORKER !== undefined) console.log(`worker ${process.pid} ${GIAMBIO_WORKER_PORT}`);
 await run(() =>
   serve(
     { hostname: "127.0.0.1", port: 0 },

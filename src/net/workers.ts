@@ -68,6 +68,8 @@ const DEFAULT_GRACE_PERIOD = 10_000;
 /** A worker still running this long after its drain should have ended is killed. */
 const KILL_MARGIN = 2_000;
 
+/** The files `bun test` runs: a worker would run the test file again. */
+const TEST_FILE = /[._](test|spec)\.[cm]?[jt]sx?$/;
 const POLICY_KEYS = ["onCrash", "maxRestarts", "window", "backoff"] as const;
 
 interface WorkerIdentity {
@@ -132,7 +134,8 @@ export function takeWorkerOptions<S extends WorkerOptions>(
   const policy = checkPolicy(workerPolicy);
   if (identity !== null) {
     watchPrimary(identity.primaryPid);
-    const port = listenOptions.port === 0 ? identity.port : listenOptions.port;
+    const given = listenOptions.port;
+    const port = given === undefined || given === 0 ? identity.port : given;
     return {
       serveOptions: rest,
       supervise: null,
@@ -143,6 +146,11 @@ export function takeWorkerOptions<S extends WorkerOptions>(
   if (plan.endpoint.kind === "unix") {
     throw new TypeError(
       `serve({ workers }) needs a TCP port: the kernel cannot spread a unix socket's connections over processes (got unix ${describe(plan.endpoint.path)})`,
+    );
+  }
+  if (TEST_FILE.test(Bun.main)) {
+    throw new GiambioError(
+      `serve({ workers }) runs the program (${Bun.main}) again in each worker: under bun test that is the test file; start the server as a program of its own (runProcess) instead`,
     );
   }
   if (process.platform !== "linux") {

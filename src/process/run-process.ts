@@ -221,7 +221,7 @@ export async function superviseProcess(
     // Bun's default is the environment this process started with; Node's (and the
     // expected one) is process.env as it is now.
     env: plan.env ?? { ...process.env },
-    cwd: plan.cwd,
+    ...(plan.cwd === undefined ? {} : { cwd: plan.cwd }),
     detached: plan.detached,
   });
   // Read the pipes from the start: a child whose pipe fills up would block forever.

@@ -27,8 +27,8 @@ import { tempDir } from "./helpers.ts";
 const HAPROXY =
   Bun.which("haproxy") ?? (existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : null);
 if (HAPROXY === null) {
-  if (process.env.CI)
-    throw new Error("haproxy is not installed: the PROXY protocol tests need it in CI");
+  const { CI } = process.env;
+  if (CI) throw new Error("haproxy is not installed: the PROXY protocol tests need it in CI");
   console.warn(
     "haproxy not found: skipping the HAProxy tests (install the Debian package haproxy)",
   );

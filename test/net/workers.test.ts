@@ -258,6 +258,10 @@ group("bad worker options, refused before anything starts", () => {
       /backoff \} \}\) must be a non-negative/,
     ],
   ];
+  test("valid options under bun test: refused, since a worker would run this test file", async () => {
+    const error = await run(() => serve(tcp, () => {}, { workers: 2 })).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/runs the program \(.*workers\.test\.ts\) again in each worker/);
+  });
   for (const [name, listenOptions, serveOptions, message] of cases) {
     test(name, async () => {
       const error = await run(() => serve(listenOptions, () => {}, serveOptions)).catch(

@@ -17,6 +17,7 @@ import {
   withTimeout,
 } from "../../src/index.ts";
 
+const { PATH } = process.env;
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
 
 /** True while a process with this pid exists (signal 0 only checks). */
@@ -100,7 +101,7 @@ group("input, output and environment", () => {
         runProcess(["sh", "-c", 'cat; echo "$GREETING"; pwd'], {
           stdin: "hello ",
           stdout: "capture",
-          env: { GREETING: "ciao", PATH: process.env.PATH },
+          env: { GREETING: "ciao", PATH },
           cwd: dir,
         }),
       );
