@@ -18,7 +18,7 @@ import {
   withPool,
 } from "../../src/index.ts";
 import { V2_SIGNATURE } from "../../src/net/proxy-protocol.ts";
-import { tempDir } from "./helpers.ts";
+import { pattern, tempDir } from "./helpers.ts";
 
 let cert = "";
 let key = "";
@@ -205,6 +205,95 @@ group("PROXY protocol on a listener", () => {
         expect(listener.proxyHeaderErrors).toBe(0);
       }));
   }
+});
+
+group("PROXY protocol, more", () => {
+  test("TLS after the header: 1 MiB each way, through backpressure, arrives intact", () =>
+    run(() =>
+      withPool(async (pool) => {
+        const listener = await listen({
+          hostname: "127.0.0.1",
+          port: 0,
+          proxyProtocol: true,
+          tls: { cert, key },
+        });
+        const size = 1 << 20;
+        pool.spawn(() =>
+          listener.serve(async (stream) => {
+            let got = 0;
+            while (got < size) got += (await stream.receive()).length;
+            await stream.sendAll(pattern(size, 7)); // more than any buffer on the way
+          }),
+        );
+        const received = await until(
+          new Promise<Uint8Array>((resolve, reject) => {
+            const raw = netConnect({ host: "127.0.0.1", port: listener.port }, () => {
+              raw.write("PROXY TCP4 192.0.2.1 127.0.0.1 1 443\r\n");
+              const secure = tlsConnect({ socket: raw, ca: cert, servername: "localhost" }, () => {
+                secure.write(new Uint8Array(size));
+              });
+              const chunks: Buffer[] = [];
+              let length = 0;
+              secure.on("data", (chunk: Buffer) => {
+                chunks.push(chunk);
+                length += chunk.length;
+                if (length >= size) {
+                  resolve(new Uint8Array(Buffer.concat(chunks)));
+                  secure.end();
+                }
+              });
+              secure.on("error", reject);
+            });
+            setTimeout(() => reject(new Error("TLS transfer hung")), 15_000);
+          }),
+        );
+        expect(received.length).toBe(size);
+        expect(Buffer.compare(Buffer.from(received), Buffer.from(pattern(size, 7)))).toBe(0);
+        pool.cancel();
+      }),
+    ));
+
+  test("a unix socket listener: every peer is trusted, a v2 UNIX header names the client path", () => {
+    const dir = tempDir("giambio-proxy-unix-");
+    const path = `${dir.path}/s.sock`;
+    const unixPath = (p: string) => {
+      const bytes = new Array<number>(108).fill(0);
+      ascii(p).forEach((b, i) => {
+        bytes[i] = b;
+      });
+      return bytes;
+    };
+    const body = [...unixPath("/run/client.sock"), ...unixPath(path)];
+    const header = new Uint8Array([
+      ...V2_SIGNATURE,
+      0x21,
+      0x31,
+      body.length >> 8,
+      body.length & 0xff,
+      ...body,
+    ]);
+    return run(() =>
+      withPool(async (pool) => {
+        const listener = await listen({ unix: path, proxyProtocol: { trusted: ["10.0.0.0/8"] } });
+        pool.spawn(() => listener.serve(whoAmI));
+        const reply = await until(
+          new Promise<string>((resolve, reject) => {
+            let got = "";
+            const socket = netConnect({ path }, () => {
+              socket.write(new Uint8Array([...header, ...ascii("hi\n")]));
+            });
+            socket.on("data", (data) => {
+              got += data.toString();
+            });
+            socket.on("close", () => resolve(got));
+            socket.on("error", reject);
+          }),
+        );
+        expect(reply).toBe("/run/client.sock 0 unix:/run/client.sock hi\n");
+        pool.cancel();
+      }),
+    ).finally(() => dir.remove());
+  });
 });
 
 group("bad proxyProtocol options", () => {
