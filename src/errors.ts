@@ -79,6 +79,17 @@ export class KeyboardInterrupt extends GiambioError {
   }
 }
 
+/**
+ * SIGTERM arrived when nothing in the run could drain, or again during a graceful shutdown:
+ * the whole task tree was cancelled at once.
+ */
+export class Terminated extends GiambioError {
+  override name = "Terminated";
+  constructor() {
+    super("terminated by SIGTERM");
+  }
+}
+
 function summarize(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

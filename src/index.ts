@@ -10,6 +10,7 @@ export { BaseDebugger } from "./core/debugger.ts";
 export { Pool, type PoolOptions, withPool } from "./core/pool.ts";
 export { run } from "./core/run.ts";
 export { Scheduler, type SchedulerOptions } from "./core/scheduler.ts";
+export { requestShutdown, shutdownSignal, waitForShutdown } from "./core/shutdown.ts";
 export { checkpoint, clock, sleep, sleepForever, sleepUntil } from "./core/sleep.ts";
 export { Task, type TaskState } from "./core/task.ts";
 export { currentSignal, until } from "./core/until.ts";
@@ -23,6 +24,7 @@ export {
   KeyboardInterrupt,
   ResourceBusyError,
   ResourceClosedError,
+  Terminated,
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";

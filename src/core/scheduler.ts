@@ -32,12 +32,19 @@
  */
 import { checkBoolean, checkFunction, checkOptions } from "../arguments.ts";
 import { type Clock, MockClock, realClock } from "../clock.ts";
-import { CancelledError, describe, GiambioError, KeyboardInterrupt } from "../errors.ts";
+import {
+  CancelledError,
+  describe,
+  GiambioError,
+  KeyboardInterrupt,
+  Terminated,
+} from "../errors.ts";
 import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
 import { BaseDebugger } from "./debugger.ts";
 import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
+import { shutdownOnSignal } from "./shutdown.ts";
 import { Task } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timers.ts";
 
@@ -53,7 +60,10 @@ export interface SchedulerOptions {
   debugger?: BaseDebugger;
   /** The clock for `clock()`, sleeps and deadlines; `MockClock` for virtual time. */
   clock?: Clock;
-  /** Turn SIGINT into cancellation of the whole tree and `KeyboardInterrupt`. Default true. */
+  /**
+   * Turn SIGINT into cancellation of the whole tree and `KeyboardInterrupt`, and SIGTERM into
+   * a graceful shutdown (`requestShutdown`). Default true.
+   */
   handleSignals?: boolean;
 }
 
@@ -227,6 +237,7 @@ export class Scheduler {
   #attach(): void {
     const detachClock = this.#mockClock?.onJump(() => this.#onTimeMoved());
     let onSigint: (() => void) | null = null;
+    let onSigterm: (() => void) | null = null;
     if (this.handleSignals) {
       onSigint = () => {
         // A second Ctrl+C while the tree unwinds means "now".
@@ -234,10 +245,17 @@ export class Scheduler {
         this.#stop(new KeyboardInterrupt());
       };
       process.on("SIGINT", onSigint);
+      // SIGTERM: a graceful shutdown (see shutdown.ts); again while the tree unwinds: "now".
+      onSigterm = () => {
+        if (this.#stopReason !== null) process.exit(143);
+        shutdownOnSignal(this.#root as Task, () => this.#stop(new Terminated()));
+      };
+      process.on("SIGTERM", onSigterm);
     }
     this.#detach = () => {
       detachClock?.();
       if (onSigint !== null) process.off("SIGINT", onSigint);
+      if (onSigterm !== null) process.off("SIGTERM", onSigterm);
     };
   }
 

@@ -63,6 +63,7 @@ import {
   ResourceClosedError,
 } from "../errors.ts";
 import { formatAddress } from "./endpoint.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
 
 /**
@@ -204,6 +205,17 @@ export class SocketStream
     },
   };
 
+  /**
+   * @internal The reader waits for the first byte of its next message: parked in `receive`
+   * or a framing helper with nothing buffered. A graceful shutdown closes such connections.
+   */
+  get readerIdle(): boolean {
+    return this.#reader !== null && this.#received.size === 0 && !this.#eof;
+  }
+
+  /** @internal Called as the reader starts to await a message (see `readerIdle`). */
+  onReaderIdle: (() => void) | null = null;
+
   /** The peer's address as `host:port` (`[v6]:port`, `unix:path`), for logs and task names. */
   get peer(): string {
     return this.#peer;
@@ -234,6 +246,7 @@ export class SocketStream
     if (this.#eof) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
+    this.onReaderIdle?.();
     return park(task, this);
   }
 
@@ -608,14 +621,18 @@ export class SocketStream
     if (this.#eof) {
       const got = this.#received.size;
       return Promise.reject(
-        new IncompleteReadError(
-          `${what} on ${this}: the peer stopped sending after ${got} bytes`,
-          this.#received.takeAll(),
+        raisedByPeerOf(
+          new IncompleteReadError(
+            `${what} on ${this}: the peer stopped sending after ${got} bytes`,
+            this.#received.takeAll(),
+          ),
+          this,
         ),
       );
     }
     if (want > this.#highWaterMark) this.#highWaterMark = want;
     if (this.#paused) this.#resumeReading();
+    if (this.#received.size === 0) this.onReaderIdle?.();
     return park(task, this);
   }
 
@@ -748,7 +765,7 @@ export class SocketStream
     const why = this.#brokenBy ?? "the connection was closed";
     const error = new BrokenResourceError(`the connection to ${this.#peer} is broken: ${why}`);
     if (this.#brokenCause !== undefined) error.cause = this.#brokenCause;
-    return error;
+    return raisedByPeerOf(error, this);
   }
 
   #closedError(op: string): ResourceClosedError {

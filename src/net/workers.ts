@@ -17,6 +17,7 @@ import { checkDuration, checkInteger, checkKnownKeys, checkOptions } from "../ar
 import { currentTask } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, withPool } from "../core/pool.ts";
+import { onShutdownRequest } from "../core/shutdown.ts";
 import { clock } from "../core/sleep.ts";
 import { until } from "../core/until.ts";
 import { describe, GiambioError } from "../errors.ts";
@@ -258,18 +259,17 @@ class WorkerSupervisor {
   }
 
   async run(hostname: string, port: number): Promise<void> {
-    const handleSignals = currentTask().scheduler.handleSignals;
+    const task = currentTask();
+    const handleSignals = task.scheduler.handleSignals;
     const boundPort = reservePort(hostname, port);
-    const onTerm = () => this.#forward("SIGTERM");
     const onInt = () => this.#forward("SIGINT");
     // The primary exiting some other way (process.exit, a second SIGINT) takes the workers along.
     const onExit = () => {
       for (const child of this.#live.values()) child.kill("SIGKILL");
     };
-    if (handleSignals) {
-      process.on("SIGTERM", onTerm);
-      process.on("SIGINT", onInt);
-    }
+    if (handleSignals) process.on("SIGINT", onInt);
+    // The run's graceful shutdown (SIGTERM, or requestShutdown()) reaches every worker.
+    const leaveShutdown = onShutdownRequest(task, () => this.#forward("SIGTERM"));
     process.on("exit", onExit);
     try {
       await withPool((pool: Pool) => {
@@ -280,10 +280,8 @@ class WorkerSupervisor {
     } finally {
       clearTimeout(this.#killTimer);
       process.off("exit", onExit);
-      if (handleSignals) {
-        process.off("SIGTERM", onTerm);
-        process.off("SIGINT", onInt);
-      }
+      leaveShutdown();
+      if (handleSignals) process.off("SIGINT", onInt);
     }
   }
 
@@ -295,7 +293,7 @@ class WorkerSupervisor {
         started: (child) => this.#live.set(index, child),
         // After a forwarded SIGINT the worker is already cancelling: a SIGTERM on top would be a second signal.
         deliverCancel: (child) => {
-          if (this.#stopSignal === null) child.kill("SIGTERM");
+          if (this.#stopSignal !== "SIGINT") child.kill("SIGTERM");
         },
       }).finally(() => this.#live.delete(index));
       if (this.#stopSignal !== null) return; // asked to stop: however it ended is fine

@@ -168,6 +168,39 @@ group.if(linux)("worker processes", () => {
     await expectGone(pids, 1000); // gone before the primary exited: a short bound is enough
   }, 30_000);
 
+  test("SIGTERM drains the workers: a request in flight gets its reply, then all exit 0", async () => {
+    const primary = new Primary("1", "restart", "slow");
+    const { pids, port } = await primary.workers(1);
+    const reply = new Promise<string>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error("no reply")), 10_000);
+      const tryConnect = () => {
+        let got = "";
+        Bun.connect({
+          hostname: "127.0.0.1",
+          port,
+          socket: {
+            open(socket) {
+              socket.write("request\n");
+              setTimeout(() => primary.child.kill("SIGTERM"), 100); // mid-request
+            },
+            data(_socket, chunk) {
+              got += chunk.toString();
+            },
+            close() {
+              clearTimeout(deadline);
+              resolve(got);
+            },
+          },
+        }).catch(() => setTimeout(tryConnect, 20));
+      };
+      tryConnect();
+    });
+    expect(await reply).toBe(`${pids[0]}\n`);
+    expect(await primary.exited()).toBe(0);
+    expect(primary.lines).toContain("worker 1 done"); // the worker's serve resolved: drained
+    await expectGone(pids, 1000);
+  }, 30_000);
+
   test("a killed worker is reported and restarted; the new one serves", async () => {
     const primary = new Primary("2", "restart");
     const { pids, port } = await primary.workers(2);
