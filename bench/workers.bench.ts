@@ -39,7 +39,7 @@ class WorkersServer {
     const decoder = new TextDecoder();
     let buffered = "";
     const reader = primary.stdout.getReader();
-    while (workers.length < count) {
+    while (workers.length < Math.max(count, 1)) {
       const { value, done } = await reader.read();
       if (done) throw new Error("the workers echo server exited before its workers started");
       buffered += decoder.decode(value, { stream: true });
@@ -113,28 +113,40 @@ export const suite: Suite = {
     const rounds = quick ? 1 : 6;
     const warmupMs = quick ? 100 : 200;
     const durationMs = quick ? 300 : 1000;
+    const none = await WorkersServer.start(0);
     const one = await WorkersServer.start(1);
     const two = await WorkersServer.start(2);
     try {
       type Measurement = { cpu: number; wall: number };
       const runs = {
+        none32: [] as Measurement[],
         one32: [] as Measurement[],
         one64: [] as Measurement[],
         two64: [] as Measurement[],
       };
       for (let round = 0; round < rounds; round++) {
         // Alternate the order, so drift hits every server alike.
-        const order: (keyof typeof runs)[] =
-          round % 2 === 0 ? ["one32", "one64", "two64"] : ["two64", "one64", "one32"];
+        const order: (keyof typeof runs)[] = ["none32", "one32", "one64", "two64"];
+        if (round % 2 === 1) order.reverse();
         for (const key of order) {
-          const server = key === "two64" ? two : one;
-          runs[key].push(await measure(server, key === "one32" ? 32 : 64, warmupMs, durationMs));
+          const server = key === "none32" ? none : key === "two64" ? two : one;
+          const connections = key.endsWith("32") ? 32 : 64;
+          runs[key].push(await measure(server, connections, warmupMs, durationMs));
         }
       }
       const cpu = (ms: Measurement[]) => median(ms.map((m) => m.cpu));
       const wall = (ms: Measurement[]) => median(ms.map((m) => m.wall));
       const load = "echo 64 B, 16 in flight per connection";
       return [
+        {
+          // One worker against the same server without workers: what the machinery costs.
+          operation: `workers ${load}: CPU/msg, 1 worker vs no workers (32 conns)`,
+          unit: "ns CPU/msg",
+          ours: cpu(runs.one32),
+          baseline: cpu(runs.none32),
+          target: { ratio: 1.05 },
+          tolerance: 0.5,
+        },
         {
           // The same load per worker (32 connections each): what a worker pays per message.
           operation: `workers ${load}: CPU/msg, 2 workers × 32 conns vs 1 worker × 32 conns`,
@@ -161,7 +173,7 @@ export const suite: Suite = {
         },
       ];
     } finally {
-      await Promise.all([one.stop(), two.stop()]);
+      await Promise.all([none.stop(), one.stop(), two.stop()]);
     }
   },
 };
