@@ -201,6 +201,18 @@ group.if(linux)("worker processes", () => {
     await expectGone(pids, 1000);
   }, 30_000);
 
+  test("requestShutdown() in the primary drains every worker; exit 0, no orphan", async () => {
+    const primary = new Primary("2", "restart");
+    const { pids, port } = await primary.workers(2);
+    await askPid(port);
+    primary.child.kill("SIGUSR2"); // the fixture calls requestShutdown()
+    expect(await primary.exited()).toBe(0);
+    expect(primary.lines).toContain("worker 1 done");
+    expect(primary.lines).toContain("worker 2 done");
+    expect(primary.lines.at(-1)).toBe("primary done");
+    await expectGone(pids, 1000);
+  }, 30_000);
+
   test("a killed worker is reported and restarted; the new one serves", async () => {
     const primary = new Primary("2", "restart");
     const { pids, port } = await primary.workers(2);
