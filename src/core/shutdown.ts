@@ -11,9 +11,9 @@
  */
 import { GiambioError } from "../errors.ts";
 import type { CancelScope } from "./cancel-scope.ts";
-import { currentTask } from "./context.ts";
+import { currentTaskInternal as currentTask } from "./context.ts";
 import { type Blocker, park, refuseWait, wake } from "./park.ts";
-import type { Task } from "./task.ts";
+import type { Task as PublicTask, TaskInternal as Task } from "./task.ts";
 
 /** How long a keep-alive timer waits; it only keeps Bun's event loop alive, it never fires usefully. */
 const KEEP_ALIVE_MS = 2 ** 30;
@@ -149,8 +149,8 @@ export function shutdownSignal(): AbortSignal {
 }
 
 /** @internal Whether a shutdown of `task`'s run has been requested. */
-export function shutdownRequested(task: Task): boolean {
-  return shutdownOf(task).requested;
+export function shutdownRequested(task: PublicTask): boolean {
+  return shutdownOf(task as Task).requested;
 }
 
 /**
@@ -158,8 +158,8 @@ export function shutdownRequested(task: Task): boolean {
  * shutdown of `task`'s run is requested — at once if it already was. Returns the function
  * that unregisters it.
  */
-export function onShutdownRequest(task: Task, begin: () => void): () => void {
-  return shutdownOf(task).participate(begin);
+export function onShutdownRequest(task: PublicTask, begin: () => void): () => void {
+  return shutdownOf(task as Task).participate(begin);
 }
 
 /**

@@ -5,7 +5,7 @@
  * that name the address.
  */
 import type { TLSOptions } from "bun";
-import { checkInteger } from "../arguments.ts";
+import { checkInteger, checkKnownKeys, checkOptions } from "../arguments.ts";
 import { describe } from "../errors.ts";
 import { type ProxyPlan, type ProxyProtocolOptions, parseProxyProtocol } from "./proxy-options.ts";
 
@@ -214,27 +214,12 @@ function checkEndpointOptions<Keys extends readonly string[]>(
   options: unknown,
   accepted: Keys,
 ): Given<Keys> {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new TypeError(
-      `${fn}(options) must be an object like { hostname, port } or { unix }, got ${describe(options)}`,
-    );
-  }
-  checkKnownKeys(`${fn}(options)`, options, accepted);
-  return options as Given<Keys>;
-}
-
-/**
- * An options object has only the keys `accepted`: a misspelt option would otherwise be
- * ignored in silence. (Net's own until the project has one `checkOptions` for every layer.)
- */
-export function checkKnownKeys(what: string, options: object, accepted: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!accepted.includes(key)) {
-      throw new TypeError(
-        `${what} got an unknown option ${JSON.stringify(key)}; the accepted ones are ${accepted.join(", ")}`,
-      );
-    }
-  }
+  return checkOptions(
+    `${fn}(options)`,
+    options,
+    accepted,
+    "{ hostname, port } or { unix }",
+  ) as Given<Keys>;
 }
 
 function parseEndpoint(

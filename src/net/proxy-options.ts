@@ -2,7 +2,7 @@
  * `listen({ proxyProtocol })`: the option's shape and its validation (the reading itself is
  * in `proxy-listener.ts`).
  */
-import { checkDuration, checkKnownKeys, checkOptions } from "../arguments.ts";
+import { checkDuration, checkOptions } from "../arguments.ts";
 import { describe } from "../errors.ts";
 import { type AddressRange, parseRange } from "./address-ranges.ts";
 
@@ -32,8 +32,7 @@ const KEYS = ["trusted", "timeout"] as const;
 export function parseProxyProtocol(value: unknown): ProxyPlan | null {
   if (value === undefined || value === false) return null;
   if (value === true) return { trusted: null, timeout: DEFAULT_HEADER_TIMEOUT };
-  checkOptions("listen({ proxyProtocol })", value, '{ trusted: ["10.0.0.0/8"] } or true');
-  checkKnownKeys("listen({ proxyProtocol })", value as object, KEYS);
+  checkOptions("listen({ proxyProtocol })", value, KEYS, '{ trusted: ["10.0.0.0/8"] } or true');
   const { trusted, timeout } = value as ProxyProtocolOptions;
   if (trusted !== undefined && !Array.isArray(trusted)) {
     throw new TypeError(

@@ -4,7 +4,7 @@
  * handler is a child task of that pool, so cancelling the serve reaches every handler, and
  * the serve does not return while any handler runs.
  */
-import { checkDuration, checkFunction, checkInteger } from "../arguments.ts";
+import { checkDuration, checkFunction, checkInteger, checkKnownKeys } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, withPool } from "../core/pool.ts";
@@ -17,7 +17,6 @@ import {
   ResourceClosedError,
 } from "../errors.ts";
 import { Connections } from "./connections.ts";
-import { checkKnownKeys } from "./endpoint.ts";
 import type { Listener } from "./listener.ts";
 import { isPeerErrorOf } from "./peer-errors.ts";
 import type { SocketStream } from "./stream.ts";

@@ -13,8 +13,8 @@
  */
 import { availableParallelism } from "node:os";
 import type { Subprocess } from "bun";
-import { checkDuration, checkInteger, checkKnownKeys, checkOptions } from "../arguments.ts";
-import { currentTask } from "../core/context.ts";
+import { checkDuration, checkInteger, checkOptions } from "../arguments.ts";
+import { currentTaskInternal } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, withPool } from "../core/pool.ts";
 import { onShutdownRequest } from "../core/shutdown.ts";
@@ -189,10 +189,14 @@ interface Policy {
 function checkPolicy(policy: unknown): Policy {
   if (policy === undefined)
     return { onCrash: "restart", maxRestarts: 5, window: 60_000, backoff: 100 };
-  checkOptions("serve({ workerPolicy })", policy, '{ onCrash: "restart", maxRestarts: 5 }');
-  checkKnownKeys("serve({ workerPolicy })", policy as object, POLICY_KEYS);
+  checkOptions(
+    "serve({ workerPolicy })",
+    policy,
+    POLICY_KEYS,
+    '{ onCrash: "restart", maxRestarts: 5 }',
+  );
   const p = policy as WorkerPolicy;
-  const onCrash = p.onCrash ?? "restart";
+  const onCrash = p.onCrash === undefined ? "restart" : p.onCrash;
   if (onCrash !== "restart" && onCrash !== "propagate") {
     throw new TypeError(
       `serve({ workerPolicy: { onCrash } }) must be "restart" or "propagate", got ${describe(onCrash)}`,
@@ -259,7 +263,7 @@ class WorkerSupervisor {
   }
 
   async run(hostname: string, port: number): Promise<void> {
-    const task = currentTask();
+    const task = currentTaskInternal();
     const handleSignals = task.scheduler.handleSignals;
     const boundPort = reservePort(hostname, port);
     const onInt = () => this.#forward("SIGINT");

@@ -5,8 +5,8 @@
  * and returns only once the child is gone, so no process outlives the task that ran it.
  */
 import type { Subprocess } from "bun";
-import { checkDuration, checkKnownKeys, checkOptions as checkOptionsObject } from "../arguments.ts";
-import { currentTask } from "../core/context.ts";
+import { checkDuration, checkOptions } from "../arguments.ts";
+import { currentTaskInternal } from "../core/context.ts";
 import { shield, skipAfter } from "../core/deadlines.ts";
 import { checkCancelled } from "../core/park.ts";
 import { until } from "../core/until.ts";
@@ -143,16 +143,15 @@ export function parseProcessArguments(
       `${fn}(cmd) must be a non-empty array of strings like ["ls", "-l"], got ${describe(cmd)}`,
     );
   }
-  const o = (options ?? {}) as RunProcessOptions;
-  if (options !== undefined) {
-    checkOptionsObject(`${fn}(cmd, options)`, options, '{ stdout: "capture" }');
-    checkKnownKeys(`${fn}(cmd, options)`, o, OPTION_KEYS);
-  }
-  const check = o.check ?? true;
+  const o: RunProcessOptions =
+    options === undefined
+      ? {}
+      : checkOptions(`${fn}(cmd, options)`, options, OPTION_KEYS, '{ stdout: "capture" }');
+  const check = o.check === undefined ? true : o.check;
   if (typeof check !== "boolean") {
     throw new TypeError(`${fn}({ check }) must be true or false, got ${describe(check)}`);
   }
-  const stdin = o.stdin ?? "ignore";
+  const stdin = o.stdin === undefined ? "ignore" : o.stdin;
   if (
     stdin !== "inherit" &&
     stdin !== "ignore" &&
@@ -211,7 +210,7 @@ export async function superviseProcess(
   plan: ProcessPlan,
   hooks?: ProcessHooks,
 ): Promise<CompletedProcess> {
-  const task = currentTask();
+  const task = currentTaskInternal();
   const refused = checkCancelled(task);
   if (refused !== null) return refused; // cancelled already: start nothing
   const child = Bun.spawn([...plan.args], {

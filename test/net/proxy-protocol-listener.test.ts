@@ -299,6 +299,7 @@ group("PROXY protocol, more", () => {
 group("bad proxyProtocol options", () => {
   const cases: [string, unknown, RegExp][] = [
     ["a string", "yes", /listen\(\{ proxyProtocol \}\) must be an object like/],
+    ["null", null, /listen\(\{ proxyProtocol \}\) must be an object like/],
     ["trusted not an array", { trusted: "10.0.0.0/8" }, /trusted \} \}\) must be an array/],
     [
       "a bad range",

@@ -204,7 +204,7 @@ group.if(linux)("worker processes", () => {
   test("requestShutdown() in the primary drains every worker; exit 0, no orphan", async () => {
     const primary = new Primary("2", "restart");
     const { pids, port } = await primary.workers(2);
-    await askPid(port);
+    await seeEveryPid(port, pids); // both serve: neither is still starting
     primary.child.kill("SIGUSR2"); // the fixture calls requestShutdown()
     expect(await primary.exited()).toBe(0);
     expect(primary.lines).toContain("worker 1 done");
@@ -296,6 +296,13 @@ group("bad worker options, refused before anything starts", () => {
       { workers: 2, workerPolicy: { onCrash: "ignore" } },
       /onCrash \} \}\) must be "restart" or "propagate"/,
     ],
+    [
+      "workerPolicy null",
+      tcp,
+      { workers: 2, workerPolicy: null },
+      /workerPolicy \}\) must be an object/,
+    ],
+    ["workers null", tcp, { workers: null }, /must be an integer >= 1/],
     [
       "a negative backoff",
       tcp,

@@ -140,6 +140,14 @@ group("bad arguments", () => {
     ["a bad check", ["true"], { check: "yes" }, /check \}\) must be true or false/],
     ["a negative killGrace", ["true"], { killGrace: -1 }, /killGrace \}\) must be a non-negative/],
     ["an env value not a string", ["true"], { env: { A: 1 } }, /env \}\) values must be strings/],
+    [
+      "null is no default (check)",
+      ["true"],
+      { check: null },
+      /check \}\) must be true or false, got null/,
+    ],
+    ["null is no default (stdin)", ["true"], { stdin: null }, /stdin \}\) must be .*got null/],
+    ["options null", ["true"], null, /runProcess\(cmd, options\) must be an object/],
   ];
   for (const [name, cmd, options, message] of cases) {
     test(`${name}: rejected before anything starts`, async () => {
