@@ -6,8 +6,10 @@
  * `runProcess`, so cancelling the serve stops every worker and waits for it, and a crash is
  * restarted or propagated by `workerPolicy`.
  *
- * Signals: SIGTERM and SIGINT to the primary are forwarded to every worker, which drains
- * (SIGTERM) or cancels (SIGINT) by its own handling; workers run in their own process group,
+ * Signals: the primary run's graceful shutdown (SIGTERM, or `requestShutdown()`) sends
+ * SIGTERM to every worker, which drains by its own handling; SIGINT is forwarded as SIGINT
+ * (the worker cancels); a second SIGTERM cancels the primary, whose cancellation sends
+ * SIGTERM again (the worker cancels at once). Workers run in their own process group,
  * so a terminal's Ctrl+C reaches them once, through the primary. A worker whose primary died
  * (even by SIGKILL) notices within `PARENT_POLL_MS` and sends itself SIGTERM.
  */
