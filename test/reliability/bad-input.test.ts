@@ -273,7 +273,6 @@ const netCases: Case[] = [
   ...[
     [42, "42"],
     [null, "null"],
-    ["", '""'],
     [new Uint16Array(2), "a Uint16Array"],
   ].map(
     ([value, shown]): Case => ({
@@ -281,6 +280,17 @@ const netCases: Case[] = [
       attempt: ({ server }) => server.receiveUntil(bad(value)),
       error: TypeError,
       message: `receiveUntil(delimiter) must be a non-empty string or Uint8Array, got ${shown}`,
+    }),
+  ),
+  ...[
+    ["", 'an empty string ("")'],
+    [new Uint8Array(0), "an empty Uint8Array"],
+  ].map(
+    ([value, shown]): Case => ({
+      call: `stream.receiveUntil(${shown})`,
+      attempt: ({ server }) => server.receiveUntil(bad(value)),
+      error: TypeError,
+      message: `receiveUntil(delimiter) must not be empty, got ${shown}`,
     }),
   ),
   ...[
