@@ -121,6 +121,7 @@ export interface WorkerRole<S> {
 export function takeWorkerOptions<S extends WorkerOptions>(
   listenOptions: ListenOptions,
   serveOptions: S | undefined,
+  startedByPool: boolean,
 ): WorkerRole<S> | null {
   if (serveOptions === undefined || serveOptions === null || typeof serveOptions !== "object") {
     return null;
@@ -144,6 +145,11 @@ export function takeWorkerOptions<S extends WorkerOptions>(
       supervise: null,
       listenOptions: { ...listenOptions, port, reusePort: true },
     };
+  }
+  if (startedByPool) {
+    throw new TypeError(
+      "pool.start(serve, ...) cannot take { workers }: the primary never listens (each worker does), so there is no Listener to hand back; call serve(...) instead",
+    );
   }
   const plan = parseListenOptions(listenOptions);
   if (plan.endpoint.kind === "unix") {

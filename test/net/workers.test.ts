@@ -6,7 +6,7 @@
  */
 import { expect, describe as group, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { run, serve } from "../../src/index.ts";
+import { run, serve, withPool } from "../../src/index.ts";
 import { readLines } from "../support/read-lines.ts";
 
 const FIXTURE = new URL("./fixtures/workers-server.ts", import.meta.url).pathname;
@@ -310,6 +310,14 @@ group("bad worker options, refused before anything starts", () => {
       /backoff \} \}\) must be a non-negative/,
     ],
   ];
+  test("pool.start(serve, ...) with workers: refused, the primary has no Listener to hand back", async () => {
+    const error = await run(() =>
+      withPool((pool) => pool.start(serve, tcp, () => {}, { workers: 2 })),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(String(error)).toMatch(/pool\.start\(serve, \.\.\.\) cannot take \{ workers \}/);
+  });
+
   test("valid options under bun test: refused, since a worker would run this test file", async () => {
     const error = await run(() => serve(tcp, () => {}, { workers: 2 })).catch((e: unknown) => e);
     expect(String(error)).toMatch(/runs the program \(.*workers\.test\.ts\) again in each worker/);
