@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
+import { connect as netConnect } from "node:net";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import type { Socket } from "bun";
 import {
   checkpoint,
@@ -143,6 +145,40 @@ describe("a stream we closed releases its socket", () => {
         });
       }));
   }
+
+  test("tls after a PROXY header: silent peers that never close do not keep the server's sockets", () =>
+    run(async () => {
+      await using listener = await listen({ ...listenOptions("tls"), proxyProtocol: true });
+      await withPool(async (pool) => {
+        pool.spawn(() => listener.serve((stream) => stream.sendAll("bye\n")));
+        const baseline = openFds();
+        const peers: { socket: TLSSocket; closed: boolean }[] = [];
+        const greeted: Promise<void>[] = [];
+        for (let i = 0; i < 5; i++) {
+          const { promise, resolve } = Promise.withResolvers<void>();
+          greeted.push(promise);
+          const raw = netConnect({ host: "127.0.0.1", port: listener.port, allowHalfOpen: true });
+          raw.write("PROXY TCP4 192.0.2.44 127.0.0.1 5555 443\r\n");
+          const peer = {
+            socket: tlsConnect({ socket: raw, ca: cert, servername: "localhost" }),
+            closed: false,
+          };
+          peer.socket.on("data", () => resolve());
+          peer.socket.on("close", () => {
+            peer.closed = true;
+          });
+          peers.push(peer);
+        }
+        try {
+          await Promise.all(greeted);
+          expect(peers.filter((peer) => peer.closed)).toEqual([]);
+          expect(await fdsAboveTarget(() => baseline + peers.length, 3000)).toBe(0);
+        } finally {
+          for (const peer of peers) peer.socket.destroy();
+        }
+        pool.cancel();
+      });
+    }));
 
   test("tls: a 1 MiB final reply reaches a peer that reads it late, then the socket goes", () =>
     run(async () => {
