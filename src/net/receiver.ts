@@ -61,6 +61,15 @@ const AT_EOF: Promise<Uint8Array> = Promise.resolve(EMPTY);
 const NONE: Promise<undefined> = Promise.resolve(undefined);
 const NO_FRAME = Symbol("no frame");
 const END_OF_STREAM: IteratorResult<never> = { done: true, value: undefined };
+
+/** Which frame read the user called, for its errors: the call's name and what it reads. */
+interface FrameRead {
+  readonly op: string;
+  readonly unit: string;
+}
+const FRAME_READ: FrameRead = { op: "receiveFrame", unit: "frame" };
+const FRAMES_READ: FrameRead = { op: "frames", unit: "frame" };
+const LINE_READ: FrameRead = { op: "receiveLine", unit: "line" };
 const encoder = new TextEncoder();
 
 /** What a `Receiver` asks of the transport under it. */
@@ -320,11 +329,16 @@ export class Receiver implements Blocker {
   }
 
   receiveFrame<F>(decoder: Decoder<F>): Promise<F | undefined> {
+    return this.#receiveFrameFor(FRAME_READ, decoder);
+  }
+
+  /** `receiveFrame`, with errors naming the call the user made (`read`). */
+  #receiveFrameFor<F>(read: FrameRead, decoder: Decoder<F>): Promise<F | undefined> {
     let task: Task;
     try {
       task = currentTask();
-      checkDecoder("receiveFrame(decoder)", decoder);
-      this.#checkReceivable("receiveFrame");
+      if (read === FRAME_READ) checkDecoder("receiveFrame(decoder)", decoder);
+      this.#checkReceivable(read.op);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -333,22 +347,26 @@ export class Receiver implements Blocker {
     try {
       const frame = this.#decode(decoder);
       if (frame !== NO_FRAME) return Promise.resolve(frame);
-      const ended = this.#endOfFrames();
+      const ended = this.#endOfFrames(read);
       if (ended !== null) return ended;
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#receiveFrameSlow(task, decoder);
+    return this.#receiveFrameSlow(task, read, decoder);
   }
 
-  async #receiveFrameSlow<F>(task: Task, decoder: Decoder<F>): Promise<F | undefined> {
+  async #receiveFrameSlow<F>(
+    task: Task,
+    read: FrameRead,
+    decoder: Decoder<F>,
+  ): Promise<F | undefined> {
     this.#beginWait(task);
     try {
       for (;;) {
-        await this.#moreFrameBytes(task);
+        await this.#moreFrameBytes(task, read);
         const frame = this.#decode(decoder);
         if (frame !== NO_FRAME) return frame;
-        const ended = this.#endOfFrames();
+        const ended = this.#endOfFrames(read);
         if (ended !== null) return await ended;
       }
     } finally {
@@ -363,7 +381,7 @@ export class Receiver implements Blocker {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.receiveFrame(decoder);
+    return this.#receiveFrameFor(LINE_READ, decoder);
   }
 
   #linesDecoder(options: ReceiveLineOptions | undefined): LinesDecoder {
@@ -408,7 +426,7 @@ export class Receiver implements Blocker {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.receiveFrame(decoder).then(toFrameResult);
+    return this.#receiveFrameFor(FRAMES_READ, decoder).then(toFrameResult);
   }
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. */
@@ -482,7 +500,7 @@ export class Receiver implements Blocker {
   }
 
   /** No frame is buffered: undefined at EOF between frames, an error in one, else null. */
-  #endOfFrames(): Promise<undefined> | null {
+  #endOfFrames(read: FrameRead): Promise<undefined> | null {
     if (this.#buffer.size === 0) {
       if (this.#broken !== null) return Promise.reject(this.#broken());
       return this.#eof ? NONE : null;
@@ -493,7 +511,7 @@ export class Receiver implements Blocker {
     return Promise.reject(
       raisedByPeerOf(
         new IncompleteReadError(
-          `receiveFrame() on ${this.#transport}: the peer stopped sending after ${got} bytes of a frame`,
+          `${read.op}() on ${this.#transport}: the peer stopped sending after ${got} bytes of a ${read.unit}`,
           this.#buffer.takeAll(),
         ),
         this.#transport,
@@ -502,8 +520,8 @@ export class Receiver implements Blocker {
   }
 
   /** A frame read needs more bytes: wait for them (the caller has checked EOF and failure). */
-  #moreFrameBytes(task: Task): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError("receiveFrame"));
+  #moreFrameBytes(task: Task, read: FrameRead): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError(read.op));
     // Let a frame longer than the mark arrive, up to the limit (+1, to tell it is too long).
     if (this.#buffer.size >= this.#highWaterMark) {
       this.#highWaterMark = Math.max(this.#highWaterMark, this.#maxFrameLength + 1);

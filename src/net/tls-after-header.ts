@@ -6,7 +6,7 @@
  * after the upgrade, so those bytes would be lost. Node's `TLSSocket` (which Bun implements)
  * runs over any duplex stream, so the bytes after the header are fed to it from here. The
  * object stands in for a Bun socket towards `SocketStream`: the same `write` (returns the
- * bytes taken, 0 while a write waits for `drain`, -1 when closed), `end`, `shutdown`,
+ * bytes taken, 0 while a write waits for `drain`, -1 when closed), `close`, `shutdown`,
  * `terminate`, `pause`, `resume`, and the same callbacks.
  *
  * Slower than Bun's native TLS (each record crosses JavaScript streams), so a PROXY listener
@@ -33,6 +33,8 @@ export class TlsAfterHeader {
   #needDrain = false;
   #secure = false;
   #closed = false;
+  /** `close()` was called: once the TLS side has written everything, the raw socket closes. */
+  #closing = false;
 
   constructor(
     raw: Socket<unknown>,
@@ -47,7 +49,10 @@ export class TlsAfterHeader {
       read: () => raw.resume(),
       write: (chunk: Uint8Array, _encoding, done) => this.#writeRaw(chunk, done),
       final: (done) => {
-        raw.shutdown();
+        // close(): the raw socket's end() sends the FIN and releases it (plain TCP);
+        // shutdown() alone would keep it open for a peer that may never close.
+        if (this.#closing) raw.end();
+        else raw.shutdown();
         done();
       },
     });
@@ -127,11 +132,12 @@ export class TlsAfterHeader {
     return bytes.length;
   }
 
-  end(): void {
+  shutdown(): void {
     this.#tls.end();
   }
 
-  shutdown(): void {
+  close(): void {
+    this.#closing = true;
     this.#tls.end();
   }
 

@@ -45,8 +45,8 @@ class FakeSocket {
   shutdown(): void {
     this.writes.push("<FIN>");
   }
-  end(): void {
-    this.writes.push("<END>");
+  close(): void {
+    this.writes.push("<CLOSE>");
   }
   terminate(): void {}
 }
@@ -132,7 +132,7 @@ describe("write coalescing (fake socket)", () => {
       await stream.sendAll("b");
       await stream.sendEof();
       await stream.close();
-      expect(socket.writes).toEqual(["a", "b", "<FIN>", "<END>"]);
+      expect(socket.writes).toEqual(["a", "b", "<FIN>", "<CLOSE>"]);
     });
   });
 

@@ -135,8 +135,26 @@ describe("decoders on a stream", () => {
       expect(await server.receiveLine()).toBe("a");
       const error = await server.receiveLine().catch((e) => e);
       expect(error).toBeInstanceOf(IncompleteReadError);
+      expect(error.message).toStartWith("receiveLine() on SocketStream(");
+      expect(error.message).toContain("the peer stopped sending after 1 bytes of a line");
       expect(text(error.partial)).toBe("b");
       expect(await server.receiveLine()).toBeUndefined();
+    }));
+
+  test("errors name the call made: frames() at EOF inside a frame, receiveLine() after close()", () =>
+    withPair(async (client, server) => {
+      await client.sendAll("a|b");
+      await client.sendEof();
+      const got: string[] = [];
+      const error = await (async () => {
+        for await (const frame of server.frames(new DelimiterDecoder("|"))) got.push(text(frame));
+      })().catch((e) => e);
+      expect(got).toEqual(["a"]);
+      expect(error).toBeInstanceOf(IncompleteReadError);
+      expect(error.message).toStartWith("frames() on SocketStream(");
+      await server.close();
+      const closed = await server.receiveLine().catch((e) => e);
+      expect(closed.message).toStartWith("receiveLine() on SocketStream(");
     }));
 
   test("a too-long line leaves the stream usable", () =>

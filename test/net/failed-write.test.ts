@@ -162,7 +162,7 @@ class FailingSocket {
   pause(): void {}
   resume(): void {}
   shutdown(): void {}
-  end(): void {}
+  close(): void {}
   terminate(): void {}
 }
 
