@@ -15,7 +15,7 @@ import {
   sleep,
   withPool,
 } from "../../src/index.ts";
-import { tempDir } from "./helpers.ts";
+import { selfSignedCert, tempDir } from "./helpers.ts";
 
 let dir = { path: "", remove: () => {} };
 let cert = "";
@@ -23,27 +23,7 @@ let key = "";
 
 beforeAll(async () => {
   dir = tempDir("giambio-failed-write-");
-  const made = Bun.spawnSync([
-    "openssl",
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    `${dir.path}/key.pem`,
-    "-out",
-    `${dir.path}/cert.pem`,
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
-  if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
-  cert = await Bun.file(`${dir.path}/cert.pem`).text();
-  key = await Bun.file(`${dir.path}/key.pem`).text();
+  ({ cert, key } = await selfSignedCert());
 });
 afterAll(() => dir.remove());
 
