@@ -17,9 +17,10 @@ import {
   type SocketStream,
   withTimeout,
 } from "../../src/index.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 import { text } from "../net/helpers.ts";
 import { readLines } from "../support/read-lines.ts";
-import { randomBytes, seeded } from "./clients.ts";
+import { randomBytes } from "./clients.ts";
 import { HEAVY, ServerProcess } from "./server-process.ts";
 
 const CLIENTS = HEAVY ? 1000 : 200;
@@ -85,7 +86,7 @@ test(`SIGINT to a serve fixture with ${CLIENTS} busy clients: every handler canc
       CLIENTS,
       server.port,
       async (stream, id, round) => {
-        const random = seeded(id * 1000 + round);
+        const random = seededRandom(id * 1000 + round);
         const payload = randomBytes(random, 1 + Math.floor(random() * 4096));
         await stream.sendAll(payload);
         const echoed = await stream.receiveExactly(payload.length);
