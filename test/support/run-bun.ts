@@ -14,6 +14,7 @@ export interface BunResult {
 }
 
 export interface RunBunOptions {
+  /** The child's working directory (default: this process's). */
   cwd?: string;
   /** The child's stdin (default: an empty stream). */
   stdin?: Uint8Array | undefined;
@@ -24,7 +25,7 @@ export interface RunBunOptions {
 /** Runs `bun ...args` and waits for it to exit. */
 export async function runBun(args: string[], options: RunBunOptions = {}): Promise<BunResult> {
   const child = Bun.spawn(["bun", ...args], {
-    cwd: options.cwd,
+    cwd: options.cwd ?? process.cwd(),
     stdin: options.stdin ?? "ignore",
     stdout: "pipe",
     stderr: "pipe",
