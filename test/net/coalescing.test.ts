@@ -5,14 +5,7 @@
  * guarantees that matter to users (order, nothing stuck, FIN after data) on real sockets.
  */
 import { describe, expect, test } from "bun:test";
-import {
-  checkpoint,
-  connect,
-  listen,
-  run,
-  sleep,
-  withPool,
-} from "../../src/index.ts";
+import { checkpoint, connect, listen, run, sleep, withPool } from "../../src/index.ts";
 import { fakeStream } from "./fake-socket.ts";
 import { LOCALHOST, readAll, text } from "./helpers.ts";
 
