@@ -347,6 +347,11 @@ export class Store {
     this.#volatileKeys = 0;
   }
 
+  /** Deadlines held for the sweeper, stale ones included (kept within about twice the keys with a TTL). */
+  get trackedDeadlines(): number {
+    return this.#deadlines.size;
+  }
+
   /** The earliest deadline of any key (maybe a stale one: waking early is harmless), or Infinity. */
   nextDeadline(): number {
     return this.#deadlines.peek() ?? Number.POSITIVE_INFINITY;
