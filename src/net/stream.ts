@@ -4,11 +4,10 @@
  * `socket.data` points at, so a callback reaches it in one step.
  *
  * ## Receiving
- * Bun's `data` callback hands over a fresh buffer per read. If a task is parked in
- * `receive()`, the callback gives it the chunk directly (no copy, no buffering); otherwise
- * the chunk joins the `ReceiveBuffer`. When more than `RECEIVE_HIGH_WATER_MARK` bytes sit
- * unread the socket is paused (`socket.pause()`: the kernel buffer fills and TCP flow control
- * slows the peer), and it is resumed once the reader has taken them down to half of that.
+ * The receiving side is a `Receiver` (shared with the in-memory streams): Bun's `data`
+ * callback pushes each chunk into it, and it pauses the socket (`socket.pause()`: the kernel
+ * buffer fills and TCP flow control slows the peer) while more than `RECEIVE_HIGH_WATER_MARK`
+ * bytes sit unread. Every read (`receive`, the framing helpers, decoders) lives there.
  *
  * ## Sending
  * `socket.write` is unbuffered and may take only part of the data. Bytes a stream has
@@ -37,7 +36,6 @@
  * before either is called.
  */
 import type { Socket, SocketHandler } from "bun";
-import { checkInteger } from "../arguments.ts";
 import { currentTask, maybeCurrentTask } from "../core/context.ts";
 import {
   type AtIterationEnd,
@@ -57,21 +55,12 @@ import {
   BrokenResourceError,
   CancelledError,
   describe,
-  GiambioError,
-  IncompleteReadError,
   ResourceBusyError,
   ResourceClosedError,
 } from "../errors.ts";
+import type { Decoder } from "./decoder.ts";
 import { formatAddress } from "./endpoint.ts";
-import { ReceiveBuffer } from "./receive-buffer.ts";
-
-/**
- * Unread bytes above which a stream stops reading from its socket until the handler has
- * read them down to half of this: 64 KiB. A slow reader therefore never makes the process
- * buffer without bound; the kernel's buffers fill and TCP slows the sender. (A framing helper
- * waiting for more than this, e.g. `receiveExactly(1 << 20)`, raises it for its duration.)
- */
-export const RECEIVE_HIGH_WATER_MARK = 64 * 1024;
+import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 
 /**
  * How many bytes `sendAll` may leave in the outbox for the end of the iteration. Above it,
@@ -82,13 +71,7 @@ export const COALESCE_LIMIT = 64 * 1024;
 /** Single-chunk flushes in a row after which a coalescing stream goes back to writing at once. */
 const SINGLE_FLUSHES_BEFORE_DIRECT = 8;
 
-/** `receive()`'s default `maxBytes`. */
-const DEFAULT_MAX_BYTES = 65536;
-
-const EMPTY = new Uint8Array(0);
 const SENT: Promise<void> = Promise.resolve();
-const AT_EOF: Promise<Uint8Array> = Promise.resolve(EMPTY);
-const END_OF_STREAM: IteratorResult<Uint8Array> = { done: true, value: undefined };
 const encoder = new TextEncoder();
 
 /** The Bun socket callbacks every stream shares (`socket.data` is the stream). */
@@ -103,7 +86,7 @@ type StreamCallbacks = Required<
  * a connection the peer reset is a `BrokenResourceError`.
  */
 export class SocketStream
-  implements Blocker, AtIterationEnd, AsyncDisposable, AsyncIterable<Uint8Array>
+  implements Blocker, AtIterationEnd, ReceiveTransport, AsyncDisposable, AsyncIterable<Uint8Array>
 {
   /** The peer's IP address (the socket path for unix sockets). */
   readonly remoteAddress: string;
@@ -119,22 +102,17 @@ export class SocketStream
 
   readonly #socket: Socket<SocketStream>;
   readonly #peer: string;
-  readonly #received = new ReceiveBuffer();
-  /** Pause reading above this many unread bytes. */
-  #highWaterMark = RECEIVE_HIGH_WATER_MARK;
-  #paused = false;
-  /** The peer will send nothing more (FIN received, or the socket closed). */
-  #eof = false;
+  readonly #receiver: Receiver = new Receiver(this, true);
   /** Why the connection broke (reset, broken pipe, TLS failure), or null. */
   #brokenBy: string | null = null;
   #brokenCause: unknown;
+  /**
+   * Bytes that `sendAll` reported as sent (queued for the iteration's end) and that could
+   * not be written; the next `sendAll` or `sendEof` reports them, then this is reset.
+   */
+  #unreportedLoss = 0;
   /** Bun closed the socket; it must not be touched any more. */
   #socketClosed = false;
-
-  /** The task receiving right now (parked in `receive`, or inside a framing helper). */
-  #reader: Task | null = null;
-  /** > 0: `receive(max)` is parked and takes the next chunk; 0: a framing helper is. */
-  #readerMax = 0;
 
   /** Bytes accepted by `sendAll` that the socket has not taken yet, oldest first. */
   readonly #outbox: Uint8Array[] = [];
@@ -206,85 +184,77 @@ export class SocketStream
    * the bytes that arrived before), `ResourceBusyError` if another task is receiving,
    * `ResourceClosedError` after `close()`.
    */
-  receive(maxBytes: number = DEFAULT_MAX_BYTES): Promise<Uint8Array> {
-    let task: Task;
-    try {
-      task = currentTask();
-      if (maxBytes !== DEFAULT_MAX_BYTES) checkInteger("receive(maxBytes)", maxBytes, 1);
-      this.#checkReceivable("receive");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const refused = refuseWait(task);
-    if (refused !== null) return refused;
-    if (this.#received.size > 0) return Promise.resolve(this.#take(maxBytes));
-    if (this.#brokenBy !== null) return Promise.reject(this.#brokenError());
-    if (this.#eof) return AT_EOF;
-    this.#reader = task;
-    this.#readerMax = maxBytes;
-    return park(task, this);
+  receive(maxBytes?: number): Promise<Uint8Array> {
+    return this.#receiver.receive(maxBytes);
   }
 
   /**
-   * Resolves with exactly `n` bytes. If the peer finishes sending first, rejects with
-   * `IncompleteReadError` whose `partial` holds the bytes that did arrive. A cancellation
-   * point; a cancelled call leaves the bytes it had gathered in the stream for the next read.
+   * Resolves with exactly `n` bytes (at most `maxFrameLength`, else a `RangeError`). If the
+   * peer finishes sending first, rejects with `IncompleteReadError` whose `partial` holds the
+   * bytes that did arrive. A cancellation point; a cancelled call leaves the bytes it had
+   * gathered in the stream for the next read.
    */
-  async receiveExactly(n: number): Promise<Uint8Array> {
-    const task = currentTask();
-    checkInteger("receiveExactly(n)", n, 0);
-    await this.#beginFraming(task, "receiveExactly");
-    try {
-      while (this.#received.size < n) await this.#moreBytes(task, n, `receiveExactly(${n})`);
-      return this.#takeExactly(n);
-    } finally {
-      this.#endFraming(task);
-    }
+  receiveExactly(n: number): Promise<Uint8Array> {
+    return this.#receiver.receiveExactly(n);
   }
 
   /**
    * Resolves with the bytes up to and including the first `delimiter` (a string is UTF-8
-   * encoded), which must end within the first `maxBytes` bytes (default 65536): otherwise
-   * rejects with a `GiambioError` and leaves the bytes in the stream. If the peer finishes
-   * sending first, rejects with `IncompleteReadError` carrying what arrived. A cancellation
-   * point; a cancelled call leaves the bytes in the stream.
+   * encoded), which must end within the first `maxBytes` bytes (default 65536, or
+   * `maxFrameLength` if lower; at most `maxFrameLength`): otherwise rejects with a
+   * `GiambioError` and leaves the bytes in the stream. If the peer finishes sending first,
+   * rejects with `IncompleteReadError` carrying what arrived. A cancellation point; a
+   * cancelled call leaves the bytes in the stream.
    */
-  async receiveUntil(
-    delimiter: Uint8Array | string,
-    maxBytes: number = DEFAULT_MAX_BYTES,
-  ): Promise<Uint8Array> {
-    const task = currentTask();
-    const needle = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
-    if (!(needle instanceof Uint8Array) || needle.length === 0) {
-      throw new TypeError(
-        `receiveUntil(delimiter) must be a non-empty string or Uint8Array, got ${describe(delimiter)}`,
-      );
-    }
-    checkInteger("receiveUntil(delimiter, maxBytes)", maxBytes, needle.length);
-    const what = `receiveUntil(${describe(delimiter)}, ${maxBytes})`;
-    await this.#beginFraming(task, "receiveUntil");
-    try {
-      let from = 0;
-      for (;;) {
-        const at = this.#received.indexOf(needle, from);
-        const end = at === -1 ? -1 : at + needle.length;
-        if (end !== -1 && end <= maxBytes) return this.#takeExactly(end);
-        if (end !== -1 || this.#received.size >= maxBytes) {
-          throw new GiambioError(
-            `${what} on ${this}: no delimiter within the first ${maxBytes} bytes; the bytes stay in the stream`,
-          );
-        }
-        from = Math.max(0, this.#received.size - needle.length + 1);
-        await this.#moreBytes(task, maxBytes, what);
-      }
-    } finally {
-      this.#endFraming(task);
-    }
+  receiveUntil(delimiter: Uint8Array | string, maxBytes?: number): Promise<Uint8Array> {
+    return this.#receiver.receiveUntil(delimiter, maxBytes);
+  }
+
+  /**
+   * The next frame of `decoder` (see `Decoder`): resolves at once when one is buffered, else
+   * waits for bytes. `undefined` at EOF between frames; `IncompleteReadError` at EOF inside
+   * one; `FrameTooLongError` when more than `maxFrameLength` bytes are buffered with no frame.
+   * A cancellation point; a cancelled call consumes nothing.
+   */
+  receiveFrame<F>(decoder: Decoder<F>): Promise<F | undefined> {
+    return this.#receiver.receiveFrame(decoder);
+  }
+
+  /** `for await (const frame of stream.frames(decoder))`: `receiveFrame(decoder)` until EOF. */
+  frames<F>(decoder: Decoder<F>): AsyncIterableIterator<F> {
+    return this.#receiver.frames(decoder);
+  }
+
+  /**
+   * The next line (ending in `\n` or `\r\n`, stripped), decoded as UTF-8; `undefined` at EOF
+   * between lines. A line over `maxLength` bytes (default `maxFrameLength`) rejects with
+   * `LineTooLongError`, and the next call returns the line after it.
+   */
+  receiveLine(options?: ReceiveLineOptions): Promise<string | undefined> {
+    return this.#receiver.receiveLine(options);
+  }
+
+  /**
+   * The largest frame this stream reads in one piece (default 1 MiB): the limit on
+   * `receiveExactly(n)`, `receiveUntil`'s `maxBytes` and a decoder's frames, so that a
+   * peer's declared length cannot make the process buffer without bound.
+   */
+  get maxFrameLength(): number {
+    return this.#receiver.maxFrameLength;
+  }
+
+  set maxFrameLength(value: number) {
+    this.#receiver.maxFrameLength = value;
+  }
+
+  /** @internal The reader is parked waiting for the first byte of a message. */
+  get readerIdle(): boolean {
+    return this.#receiver.readerIdle;
   }
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. Breaking out leaves the stream open. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return { next: () => this.receive().then(toIteratorResult) };
+    return this.#receiver.chunks();
   }
 
   // ---------------------------------------------------------------- sending
@@ -339,7 +309,10 @@ export class SocketStream
       // Nothing queued: write at once and keep only what the socket did not take.
       const written = this.#socket.write(bytes);
       if (written === bytes.length) return SENT;
-      if (written < 0) return Promise.reject(this.#brokenError());
+      if (written < 0) {
+        this.#writeFailed();
+        return Promise.reject(this.#brokenError());
+      }
       this.#addToOutbox(bytes.subarray(written));
     } else {
       this.#addToOutbox(bytes);
@@ -367,7 +340,7 @@ export class SocketStream
     try {
       task = currentTask();
       if (this.#closed) throw this.#closedError("sendEof");
-      if (this.#writer !== null) throw this.#busyError("sendEof", this.#writer, "sending on");
+      if (this.#writer !== null) throw this.#busyError("sendEof", this.#writer);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -382,6 +355,8 @@ export class SocketStream
       }
       if (this.#outboxBytes === 0) this.#shutdownWrites();
     }
+    // Bytes an earlier sendAll queued and the socket refused: say so rather than succeed.
+    if (this.#unreportedLoss > 0) return Promise.reject(this.#brokenError());
     return SENT;
   }
 
@@ -396,7 +371,7 @@ export class SocketStream
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#failReader(this.#closedError("receive"));
+      this.#receiver.close();
       if (this.#flushDeferred) {
         this.#flushDeferred = false;
         this.#flush();
@@ -439,11 +414,6 @@ export class SocketStream
 
   /** @internal The task was cancelled while parked on this stream. */
   abortWait(task: Task): void {
-    if (task === this.#reader) {
-      // A framing helper clears `#reader` itself when it unwinds.
-      if (this.#readerMax > 0) this.#reader = null;
-      return;
-    }
     if (task === this.#writer) {
       // The peer now has an arbitrary prefix of what was sent: the stream is only good for
       // closing (as in trio), so what the socket has not taken is dropped, and a close()
@@ -464,34 +434,31 @@ export class SocketStream
 
   /** @internal */
   describeWait(task: Task): string {
-    const what = task === this.#reader ? "receive" : task === this.#writer ? "sendAll" : "close";
+    const what = task === this.#writer ? "sendAll" : "close";
     return `${what}() on ${this}`;
   }
 
   // ---------------------------------------------------------------- Bun callbacks
 
   #onData(chunk: Uint8Array): void {
-    if (this.#closed || chunk.length === 0) return;
-    const reader = this.#reader;
-    const max = this.#readerMax;
-    if (reader !== null && max > 0) {
-      // receive() is parked, so nothing is buffered: hand the chunk over directly.
-      this.#reader = null;
-      if (chunk.length <= max) {
-        wake(reader, chunk);
-        return;
-      }
-      this.#received.push(chunk.subarray(max));
-      chunk = chunk.subarray(0, max);
-      wake(reader, chunk);
-    } else {
-      this.#received.push(chunk);
-      if (reader !== null) wake(reader);
+    if (this.#closed) {
+      // Data for a stream nobody can read: reset, as the kernel does for a closed TCP socket.
+      // (A TLS socket that allows half-open stays readable after end(); the peer would
+      // otherwise keep writing into it, and never learn that its writes are lost.)
+      if (chunk.length > 0 && !this.#socketClosed) this.#socket.terminate();
+      return;
     }
-    if (!this.#paused && this.#received.size > this.#highWaterMark) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
+    this.#receiver.push(chunk);
+  }
+
+  /** @internal ReceiveTransport: read backpressure. */
+  pauseReading(): void {
+    if (!this.#socketClosed) this.#socket.pause();
+  }
+
+  /** @internal */
+  resumeReading(): void {
+    if (!this.#socketClosed) this.#socket.resume();
   }
 
   #onDrain(): void {
@@ -511,36 +478,33 @@ export class SocketStream
   }
 
   #onEnd(): void {
-    this.#eof = true;
-    this.#noMoreBytes();
+    this.#receiver.end();
   }
 
   #onClose(error: Error | undefined): void {
     this.#socketClosed = true;
-    if (error !== undefined && !this.#closed) this.#setBroken(error);
-    this.#eof = true;
-    this.#noMoreBytes();
+    if (error !== undefined && !this.#closed) this.#connectionFailed(error);
+    this.#receiver.end();
     this.#failWriter();
   }
 
   #onError(error: Error): void {
-    this.#setBroken(error);
-    this.#noMoreBytes();
+    this.#connectionFailed(error);
     this.#failWriter();
+  }
+
+  /** Bun reports the connection broken: both directions fail (reads after the bytes that came). */
+  #connectionFailed(error: Error): void {
+    this.#setBroken(error);
+    this.#receiver.fail(() => this.#brokenError(false));
   }
 
   // ---------------------------------------------------------------- internals
 
-  #checkReceivable(op: string): void {
-    if (this.#closed) throw this.#closedError(op);
-    const reader = this.#reader;
-    if (reader !== null) throw this.#busyError(op, reader, "receiving from");
-  }
-
   #checkSendable(op: string): void {
     if (this.#closed) throw this.#closedError(op);
     const writer = this.#writer;
-    if (writer !== null) throw this.#busyError(op, writer, "sending on");
+    if (writer !== null) throw this.#busyError(op, writer);
     if (this.#eofSent) {
       throw new ResourceClosedError(`${op}() on ${this} after sendEof(): the sending side is shut`);
     }
@@ -549,82 +513,9 @@ export class SocketStream
         `${op}() on ${this} after an earlier sendAll() was cancelled midway: the peer may have part of that data, so this stream cannot send any more`,
       );
     }
-    if (this.#brokenBy !== null || this.#socketClosed) throw this.#brokenError();
-  }
-
-  #take(max: number): Uint8Array {
-    const chunk = this.#received.take(max);
-    if (this.#paused && this.#received.size <= this.#highWaterMark / 2) this.#resumeReading();
-    return chunk;
-  }
-
-  #takeExactly(n: number): Uint8Array {
-    const bytes = this.#received.takeExactly(n);
-    if (this.#paused && this.#received.size <= this.#highWaterMark / 2) this.#resumeReading();
-    return bytes;
-  }
-
-  #resumeReading(): void {
-    this.#paused = false;
-    if (!this.#socketClosed) this.#socket.resume();
-  }
-
-  /** A framing helper starts: a cancellation point, then it owns the receiving side. */
-  async #beginFraming(task: Task, op: string): Promise<void> {
-    this.#checkReceivable(op);
-    const refused = refuseWait(task);
-    if (refused !== null) await refused;
-    this.#reader = task;
-    this.#readerMax = 0;
-  }
-
-  #endFraming(task: Task): void {
-    if (this.#reader === task) this.#reader = null;
-    if (this.#highWaterMark !== RECEIVE_HIGH_WATER_MARK) {
-      this.#highWaterMark = RECEIVE_HIGH_WATER_MARK;
-      if (!this.#paused && this.#received.size > this.#highWaterMark) {
-        this.#paused = true;
-        if (!this.#socketClosed) this.#socket.pause();
-      }
+    if (this.#brokenBy !== null || this.#socketClosed || this.#unreportedLoss > 0) {
+      throw this.#brokenError();
     }
-  }
-
-  /** A framing helper needs more than is buffered: wait for it, or fail if none can come. */
-  #moreBytes(task: Task, want: number, what: string): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError(what));
-    if (this.#brokenBy !== null) return Promise.reject(this.#brokenError());
-    if (this.#eof) {
-      const got = this.#received.size;
-      return Promise.reject(
-        new IncompleteReadError(
-          `${what} on ${this}: the peer stopped sending after ${got} bytes`,
-          this.#received.takeAll(),
-        ),
-      );
-    }
-    if (want > this.#highWaterMark) this.#highWaterMark = want;
-    if (this.#paused) this.#resumeReading();
-    return park(task, this);
-  }
-
-  /** EOF or a broken connection: wake a parked reader, since no more bytes will come. */
-  #noMoreBytes(): void {
-    const reader = this.#reader;
-    if (reader === null) return;
-    if (this.#readerMax === 0) {
-      wake(reader); // a framing helper looks at the state itself
-      return;
-    }
-    this.#reader = null;
-    if (this.#brokenBy !== null) wakeWithError(reader, this.#brokenError());
-    else wake(reader, EMPTY);
-  }
-
-  #failReader(error: Error): void {
-    const reader = this.#reader;
-    if (reader === null) return;
-    if (this.#readerMax > 0) this.#reader = null;
-    wakeWithError(reader, error);
   }
 
   /** Adds bytes to the outbox, without copying them (they are copied once, when written). */
@@ -652,8 +543,14 @@ export class SocketStream
       this.#outbox.push(bytes.subarray(written));
       this.#outboxBytes = bytes.length - written;
     } else {
+      this.#writeFailed();
       this.#failWriter();
     }
+  }
+
+  /** `socket.write` returned -1: the socket is gone, and the stream broken for good. */
+  #writeFailed(): void {
+    this.#setBroken(new Error("a write failed: the socket is closed or the peer is gone"));
   }
 
   /** The outbox has drained: the waiting `sendAll`, a pending FIN and `close()` go on. */
@@ -669,11 +566,15 @@ export class SocketStream
   #failWriter(): void {
     this.#flushDeferred = false;
     if (this.#outboxBytes === 0) return;
+    const lost = this.#outboxBytes;
     this.#outbox.length = 0;
     this.#outboxBytes = 0;
     const writer = this.#writer;
     this.#writer = null;
+    // A waiting sendAll reports the failure itself; otherwise the bytes were queued by
+    // calls that already returned, and the next sendAll or sendEof must say so.
     if (writer !== null) wakeWithError(writer, this.#brokenError());
+    else this.#unreportedLoss += lost;
     this.#unsentGone();
   }
 
@@ -695,14 +596,13 @@ export class SocketStream
 
   /** Graceful close: FIN after everything written so far. */
   #shutDown(): void {
-    this.#received.clear();
     if (!this.#socketClosed) this.#socket.end();
   }
 
   /** Forceful close: drop the unsent bytes and reset the connection. */
   #abort(): void {
     this.#closed = true;
-    this.#received.clear();
+    this.#receiver.close();
     const writer = this.#writer;
     this.#writer = null;
     this.#outbox.length = 0;
@@ -732,9 +632,18 @@ export class SocketStream
     this.#brokenCause = cause;
   }
 
-  #brokenError(): BrokenResourceError {
+  /** The connection's failure, as an error; it reports (once) queued bytes that were lost. */
+  #brokenError(reportLoss = true): BrokenResourceError {
     const why = this.#brokenBy ?? "the connection was closed";
-    const error = new BrokenResourceError(`the connection to ${this.#peer} is broken: ${why}`);
+    const lost = reportLoss ? this.#unreportedLoss : 0;
+    if (reportLoss) this.#unreportedLoss = 0;
+    const loss =
+      lost > 0
+        ? `; ${lost} bytes that earlier sendAll() calls queued were not delivered to the kernel`
+        : "";
+    const error = new BrokenResourceError(
+      `the connection to ${this.#peer} is broken: ${why}${loss}`,
+    );
     if (this.#brokenCause !== undefined) error.cause = this.#brokenCause;
     return error;
   }
@@ -743,15 +652,11 @@ export class SocketStream
     return new ResourceClosedError(`${op}() on ${this} after close()`);
   }
 
-  #busyError(op: string, other: Task, doing: "receiving from" | "sending on"): ResourceBusyError {
+  #busyError(op: string, other: Task): ResourceBusyError {
     return new ResourceBusyError(
-      `${op}() on ${this} while task '${other.name}' is ${doing} it: one task at a time may do that`,
+      `${op}() on ${this} while task '${other.name}' is sending on it: one task at a time may do that`,
     );
   }
-}
-
-function toIteratorResult(chunk: Uint8Array): IteratorResult<Uint8Array> {
-  return chunk.length === 0 ? END_OF_STREAM : { done: false, value: chunk };
 }
 
 function ignoreCancelled(error: unknown): void {
