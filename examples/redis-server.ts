@@ -23,6 +23,8 @@
 import {
   BrokenResourceError,
   clock,
+  type Decoded,
+  type Decoder,
   Event,
   IncompleteReadError,
   KeyboardInterrupt,
@@ -32,15 +34,8 @@ import {
   skipAfter,
   withPool,
 } from "../src/index.ts";
-import { frames } from "./frames-shim.ts";
 
 // ---------------------------------------------------------------- the RESP decoder
-
-/** What a `Decoder` returns: a frame and how many bytes it used. */
-interface Decoded<Frame> {
-  frame: Frame;
-  length: number;
-}
 
 /** A client broke the protocol; the connection is answered `-ERR Protocol error: <message>` and closed. */
 export class ProtocolError extends Error {
@@ -72,7 +67,7 @@ const SHORT_STRING = 32;
  * per chunk (the stream hands the decoder every unread byte each time, starting at the same
  * place until a frame is taken).
  */
-export class RespDecoder {
+export class RespDecoder implements Decoder<string[]> {
   /** Arguments of the partly received command, parsed so far. */
   #args: string[] = [];
   /** Arguments still to come in that command; -1 when between commands. */
@@ -748,8 +743,9 @@ const MAX_QUERY_BUFFER = 1024 * 1024 * 1024;
 
 /** One connection: read commands, answer each (one `sendAll` per reply), until EOF or QUIT. */
 export async function serveClient(stream: SocketStream, store: Store): Promise<void> {
+  stream.maxFrameLength = MAX_QUERY_BUFFER;
   try {
-    for await (const args of frames(stream, new RespDecoder())) {
+    for await (const args of stream.frames(new RespDecoder())) {
       if (args.length === 0) continue;
       await stream.sendAll(Buffer.from(execute(args, store), "latin1"));
       if (closesConnection(args)) return;
