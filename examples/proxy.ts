@@ -79,7 +79,7 @@ try {
     console.log("Ctrl+C detected, exiting");
     console.log(summary(start));
   } else {
-    console.log(`Exiting due to a ${(error as Error).name}: ${(error as Error).message}`);
+    console.error(`Exiting due to a ${(error as Error).name}: ${(error as Error).message}`);
     process.exitCode = 1;
   }
 }

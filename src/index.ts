@@ -26,6 +26,7 @@ export {
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";
+export { stdinLines } from "./io/stdin.ts";
 export { connect } from "./net/connect.ts";
 export {
   type Decoded,

@@ -465,7 +465,7 @@ export class SocketStream
     if (this.#outboxBytes > 0 && !this.#flushDeferred) this.#flush();
   }
 
-  /** AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
+  /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   atIterationEnd(): void {
     if (!this.#flushDeferred) return;
     this.#flushDeferred = false;

@@ -14,10 +14,13 @@ import {
   sleep,
   sleepForever,
   type Task,
-  TooSlowError,
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { expectAround, Timeline } from "../support/timeline.ts";
+
+/** giambio's scripts count in seconds: one of their seconds is this many ms in the tests ported from them. */
+const SCRIPT_SECOND = 40;
 
 describe("pool errors", () => {
   test("a child that fails while the parent body is still sleeping reaches the parent", async () => {
@@ -127,6 +130,96 @@ describe("pool errors", () => {
       }).catch((e) => e),
     );
     expect(thrown).toBe("a string");
+  });
+
+  // Port of giambio's tests/exceptions.py (github.com/nocturn9x/giambio).
+  test("a child's error cancels its sibling and reaches main unchanged", async () => {
+    const t = new Timeline(SCRIPT_SECOND);
+    const rip = new TypeError("rip");
+    const caught = await run(async () => {
+      try {
+        await withPool(async (pool) => {
+          pool.spawn(async function child() {
+            await sleep(2 * SCRIPT_SECOND);
+            throw rip;
+          });
+          pool.spawn(async function child1() {
+            await sleep(8 * SCRIPT_SECOND);
+            t.mark("child1 had a nap");
+          });
+        });
+      } catch (error) {
+        t.mark("main caught");
+        return error;
+      }
+    });
+    expect(caught).toBe(rip);
+    expect(t.labels).toEqual(["main caught"]);
+    expectAround(t.unitsAt("main caught"), 2);
+  });
+
+  // Port of giambio's tests/nested_exception.py (github.com/nocturn9x/giambio).
+  test("an error in the outer pool cancels the inner pool too", async () => {
+    const t = new Timeline(SCRIPT_SECOND);
+    const napper = (units: number) =>
+      async function child() {
+        await sleep(units * SCRIPT_SECOND);
+        t.mark(`nap ${units}`);
+      };
+    const caught = await run(async () => {
+      try {
+        await withPool(async (outer) => {
+          outer.spawn(async function child() {
+            await sleep(2 * SCRIPT_SECOND);
+            throw new TypeError("rip");
+          });
+          outer.spawn(napper(2.5));
+          await withPool(async (inner) => {
+            inner.spawn(napper(4));
+            inner.spawn(napper(6));
+          });
+        });
+      } catch (error) {
+        t.mark("main caught");
+        return error;
+      }
+    });
+    expect(caught).toBeInstanceOf(TypeError);
+    expect(t.labels).toEqual(["main caught"]);
+    expectAround(t.unitsAt("main caught"), 2);
+  });
+
+  // Port of giambio's tests/triple_nested_exception.py (github.com/nocturn9x/giambio).
+  test("an error in the middle one of three nested pools cancels all three (trio's semantics)", async () => {
+    const t = new Timeline(SCRIPT_SECOND);
+    const napper = (units: number) => async () => {
+      await sleep(units * SCRIPT_SECOND);
+      t.mark(`nap ${units}`);
+    };
+    const caught = await run(async () => {
+      try {
+        await withPool(async (a) => {
+          a.spawn(napper(5));
+          a.spawn(napper(5));
+          await withPool(async (b) => {
+            b.spawn(async () => {
+              await sleep(2 * SCRIPT_SECOND);
+              throw new TypeError("rip");
+            });
+            await withPool(async (c) => {
+              c.spawn(napper(4));
+              c.spawn(napper(6));
+            });
+          });
+        });
+      } catch (error) {
+        t.mark("main caught");
+        return error;
+      }
+    });
+    expect(caught).toBeInstanceOf(TypeError);
+    expect(t.labels).toEqual(["main caught"]);
+    expectAround(t.unitsAt("main caught"), 2);
   });
 });
 
@@ -312,52 +405,65 @@ describe("structure", () => {
   test("withPool resolves with the body's value", async () => {
     expect(await run(() => withPool(async () => "value"))).toBe("value");
   });
+
+  // Port of giambio's tests/sleep.py (github.com/nocturn9x/giambio).
+  test("two sleeping children; spawn runs each to its first suspension", async () => {
+    const t = new Timeline(SCRIPT_SECOND);
+    async function child(name: string, units: number) {
+      t.mark(`${name} spawned`);
+      await sleep(units * SCRIPT_SECOND);
+      t.mark(`${name} done`);
+    }
+    await run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(child, "child", 4);
+        pool.spawn(child, "child1", 2);
+        t.mark("main awaiting completion");
+      });
+      t.mark("pool exited");
+    });
+    expect(t.labels).toEqual([
+      "child spawned",
+      "child1 spawned",
+      "main awaiting completion",
+      "child1 done",
+      "child done",
+      "pool exited",
+    ]);
+    expectAround(t.unitsAt("child1 done"), 2);
+    expectAround(t.unitsAt("child done"), 4);
+    expectAround(t.unitsAt("pool exited"), 4);
+  });
+
+  // Port of giambio's tests/nested_pool.py (github.com/nocturn9x/giambio).
+  test("four children in two nested pools finish at 1, 2, 3, 4", async () => {
+    const t = new Timeline(SCRIPT_SECOND);
+    async function child(units: number) {
+      await sleep(units * SCRIPT_SECOND);
+      t.mark(`child(${units})`);
+    }
+    await run(async () => {
+      await withPool(async (outer) => {
+        outer.spawn(child, 1);
+        outer.spawn(child, 2);
+        await withPool(async (inner) => {
+          inner.spawn(child, 3);
+          inner.spawn(child, 4);
+        });
+      });
+      t.mark("exited");
+    });
+    expect(t.labels).toEqual(["child(1)", "child(2)", "child(3)", "child(4)", "exited"]);
+    expectAround(t.unitsAt("exited"), 4);
+  });
 });
 
 describe("deadlines", () => {
-  test("withPool({ timeout }) is a withTimeout", async () => {
-    const error = await run(() => withPool(() => sleepForever(), { timeout: 10 }).catch((e) => e));
-    expect(error).toBeInstanceOf(TooSlowError);
-    expect((error as TooSlowError).timeout).toBe(10);
-    expect((error as Error).message).toBe("the operation timed out after 10 ms");
-  });
-
-  test("a skipAfter that finished early never fires later", async () => {
-    await run(async () => {
-      const value = await skipAfter(20, async () => "quick");
-      expect(value).toBe("quick");
-      // If the stale deadline fired, this sleep would be cancelled (and the run would fail).
-      await sleep(50);
-      const again = await withTimeout(20, async () => "quick too");
-      expect(again).toBe("quick too");
-      await sleep(50);
-    });
-  });
-
   test("a million deadlines entered and left leave nothing behind", async () => {
     await run(async () => {
       for (let i = 0; i < 20_000; i++) await withTimeout(1000, () => i);
       // The heap is empty again: nothing keeps the loop busy, the run ends at once.
     });
-  });
-
-  test("the body's value is returned when it beats the deadline", async () => {
-    expect(await run(() => withTimeout(100, async () => 3))).toBe(3);
-    expect(await run(() => skipAfter(100, async () => 4))).toBe(4);
-  });
-
-  test("an error inside withTimeout wins over the timeout", async () => {
-    const error = await run(() =>
-      withTimeout(10, async () => {
-        try {
-          await sleepForever();
-        } finally {
-          // biome-ignore lint/correctness/noUnsafeFinally: the point of the test
-          throw new URIError("cleanup");
-        }
-      }).catch((e) => e),
-    );
-    expect(error).toBeInstanceOf(URIError);
   });
 
   test("an outer cancellation passes through an inner pool to the scope that caused it", async () => {

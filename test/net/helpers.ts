@@ -1,16 +1,18 @@
 /**
  * Shared pieces of the network tests: deterministic payloads, reading a stream to its end,
- * and a server running in the background of a pool.
+ * a connected pair of streams, and a server running in the background of a pool.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  connect,
   type Listener,
   listen,
   type Pool,
   type ServeOptions,
   type SocketStream,
+  withPool,
 } from "../../src/index.ts";
 
 export const LOCALHOST = { hostname: "127.0.0.1", port: 0 } as const;
@@ -44,6 +46,21 @@ export function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 export const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/**
+ * A connected pair of TCP streams, `[client, server]`: the client end of a `connect` and
+ * the stream `accept` gave for it. Over `listener` when given (the caller closes it), else
+ * over a listener on 127.0.0.1 that is closed once the pair is made. Call inside a task.
+ */
+export async function connectedPair(listener?: Listener): Promise<[SocketStream, SocketStream]> {
+  await using own = listener === undefined ? await listen(LOCALHOST) : undefined;
+  const server = (listener ?? own) as Listener;
+  return await withPool(async (pool) => {
+    const accepted = pool.spawn(() => server.accept());
+    const client = await connect({ hostname: "127.0.0.1", port: server.port });
+    return [client, await accepted.join()];
+  });
+}
 
 /** Listens on 127.0.0.1 (free port) and serves `handler` in a child task of `pool`. */
 export async function serveInBackground(

@@ -29,7 +29,7 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
-import { text } from "../net/helpers.ts";
+import { connectedPair, text } from "../net/helpers.ts";
 
 /** What a case may use: a connected pair, an open listener, and closed objects. */
 interface Context {
@@ -526,12 +526,7 @@ const coreCases: Case[] = [
 /** A connected pair, a listener, and closed objects; all closed by `closeContext`. */
 async function openContext(): Promise<Context> {
   const listener = await listen(LOCALHOST);
-  const pair = () =>
-    withPool(async (pool) => {
-      const accepted = pool.spawn(() => listener.accept());
-      const client = await connect({ hostname: "127.0.0.1", port: listener.port });
-      return [client, await accepted.join()] as const;
-    });
+  const pair = () => connectedPair(listener);
   const [client, server] = await pair();
   const [closedStream, halfClosed] = await pair();
   await closedStream.close();

@@ -1,20 +1,31 @@
 /**
- * The loop's deadlock detection sees tasks blocked on synchronization primitives: when every
- * task waits on one, `run` rejects with a GiambioError naming each task and what it waits on,
- * and the unwinding leaves no waiter behind.
+ * Deadlock detection: when every task waits on something only another task could provide
+ * (no timer pending, no I/O, no until in flight), the tree is cancelled and run rejects with
+ * a GiambioError naming each task and what it waits on, and the unwinding leaves no waiter
+ * behind. Also under a mock clock, in manual mode, and for tasks blocked on the
+ * synchronization primitives; never while a timer or a foreign promise can still wake one.
  */
 import { describe, expect, test } from "bun:test";
 import {
   Event,
   GiambioError,
   Lock,
+  MockClock,
   openMemoryChannel,
   Queue,
   run,
+  Scheduler,
   Semaphore,
+  shield,
   sleep,
+  sleepForever,
+  type Task,
+  until,
   withPool,
 } from "../../src/index.ts";
+
+const runWith = <T>(clock: MockClock, main: () => Promise<T>) =>
+  new Scheduler({ clock, handleSignals: false }).run(main);
 
 async function deadlockReport(main: () => Promise<unknown>): Promise<string> {
   const error = await run(main).then(
@@ -26,6 +37,84 @@ async function deadlockReport(main: () => Promise<unknown>): Promise<string> {
   expect(message).toStartWith("deadlock:");
   return message;
 }
+
+describe("deadlock detection", () => {
+  test("every task blocked on another task: run rejects naming each blocked task", async () => {
+    const cleanups: string[] = [];
+    const error = await run(async function main() {
+      await withPool(async (pool) => {
+        const sleeper = pool.spawn(async function sleeper() {
+          try {
+            await sleepForever();
+          } finally {
+            cleanups.push("sleeper");
+          }
+        });
+        pool.spawn(async function joiner() {
+          try {
+            await sleeper.join();
+          } finally {
+            cleanups.push("joiner");
+          }
+        });
+      });
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(GiambioError);
+    const message = (error as Error).message;
+    expect(message).toStartWith("deadlock: every task is blocked");
+    expect(message).toContain("'joiner' waits on join() of task 'sleeper'");
+    expect(message).toContain("'sleeper' waits on sleepForever()");
+    expect(message).toContain("'main' waits on its pool's children ('sleeper', 'joiner')");
+    // Every finally ran: the tree was cancelled before run rejected.
+    expect(cleanups.sort()).toEqual(["joiner", "sleeper"]);
+  });
+
+  test("main alone sleeping forever is a deadlock, not a silent exit", async () => {
+    await expect(run(() => sleepForever())).rejects.toThrow("'main' waits on sleepForever()");
+  });
+
+  test("a deadlock in the unwinding itself still ends the run", async () => {
+    const error = await run(async () => {
+      try {
+        await sleepForever();
+      } finally {
+        // The cleanup blocks again where cancellation cannot reach.
+        await shield(() => sleepForever());
+      }
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(GiambioError);
+    expect((error as Error).message).toContain("'main' waits on sleepForever()");
+  });
+
+  test("no false alarm while a timer or until() is pending", async () => {
+    await run(async () => {
+      await withPool(async (pool) => {
+        let release: Task | undefined;
+        pool.spawn(async () => {
+          release = pool.spawn(() => sleep(30));
+          await release.join();
+        });
+        await until(new Promise((resolve) => setTimeout(resolve, 20)));
+        await sleep(5);
+      });
+    });
+  });
+
+  test("a deadlock is still reported under a mock clock", async () => {
+    await expect(runWith(new MockClock({ autojump: true }), () => sleepForever())).rejects.toThrow(
+      "deadlock",
+    );
+  });
+
+  test("a deadlock surfaces through the ticks and the root task", async () => {
+    const scheduler = new Scheduler({ handleSignals: false });
+    const main = scheduler.start(() => sleepForever());
+    while (await scheduler.tick());
+    expect(main.state).toBe("failed");
+    expect(main.error).toBeInstanceOf(GiambioError);
+    expect(String(main.error)).toContain("deadlock");
+  });
+});
 
 describe("deadlock detection on synchronization primitives", () => {
   test("a task waiting on an Event nobody will set", async () => {
