@@ -82,6 +82,18 @@ describe("examples/redis-server.ts with redis-cli", () => {
     expect(await cli("TTL", "short")).toBe("-2\n");
   });
 
+  withCli("a TTL beyond Bun's longest timer (24.8 days) leaves the server idle", async () => {
+    await using server = await RedisExample.start();
+    // 10^8 s: the sweeper sleeps until then; a timer armed with that as-is fires at once,
+    // over and over, each time with a TimeoutOverflowWarning on stderr.
+    expect(await server.cli(["SET", "k", "v", "EX", "100000000"])).toBe("OK\n");
+    await Bun.sleep(200);
+    expect(await server.cli(["TTL", "k"])).toMatch(/^99999\d{3}\n$/);
+    server.process.kill("SIGINT");
+    expect(await server.process.exited).toBe(0);
+    expect(await server.stderr()).toBe("");
+  });
+
   withCli("several commands on one connection, read from stdin", async () => {
     await using server = await RedisExample.start();
     const output = await server.cli([], "SET x 10\nINCR x\nGET x\nPING\n");
