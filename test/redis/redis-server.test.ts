@@ -4,6 +4,7 @@
  */
 import { describe, expect } from "bun:test";
 import type { Socket } from "bun";
+import { MAX_INLINE_LENGTH } from "../../examples/redis-server.ts";
 import { RedisExample, runTool, testWithTools } from "./tools.ts";
 
 const withCli = testWithTools("redis-cli");
@@ -43,7 +44,11 @@ function exchange(port: number, data: string | Uint8Array, end = false): Promise
           clearTimeout(timer);
           resolve(Buffer.concat(received).toString("latin1"));
         },
-        error: (_socket, error) => reject(error),
+        // The server closing on garbage it has not all read resets the connection: for
+        // this test that is a close like any other.
+        error: (_socket, error) => {
+          if ((error as { code?: string }).code !== "ECONNRESET") reject(error);
+        },
       },
     }).catch(reject);
   });
@@ -148,7 +153,9 @@ describe("examples/redis-server.ts with redis-cli", () => {
           "PING\r\n*1\r\n$4\r\nPINGxx",
           "+PONG\r\n-ERR Protocol error: expected CRLF after a bulk string\r\n",
         ],
-        ["x".repeat(70_000), "-ERR Protocol error: too big inline request\r\n"],
+        // One byte over the limit, all of it read before the server decides: a server that
+        // closes with bytes still unread in the kernel resets the connection instead.
+        ["x".repeat(MAX_INLINE_LENGTH + 1), "-ERR Protocol error: too big inline request\r\n"],
       ];
       for (const [garbage, reply] of cases) {
         expect(await exchange(server.port, garbage)).toBe(reply);
