@@ -766,6 +766,8 @@ async function main(host: string, port: number): Promise<void> {
   await withPool(async (pool) => {
     pool.spawn(expireKeys, store);
     await listener.serve((stream) => serveClient(stream, store), { onError: logClientError });
+    // Serving ended (the listener was closed): the sweeper has nothing left to serve.
+    pool.cancel();
   });
 }
 
