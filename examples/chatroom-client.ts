@@ -26,8 +26,8 @@ async function chat(hostname: string, port: number): Promise<void> {
   });
 }
 
-const host = process.env.HOST ?? "localhost";
-const port = Number(process.env.PORT ?? 1501);
+const host = process.env["HOST"] ?? "localhost";
+const port = Number(process.env["PORT"] ?? 1501);
 try {
   await run(chat, host, port);
   console.log("\nDisconnected");

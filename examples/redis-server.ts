@@ -16,12 +16,15 @@
  * Strings only, one database. Keys and values are binary-safe: every byte is kept as one
  * character (latin1), so the lengths in the protocol are string lengths. Expiry uses the
  * loop's clock: keys are checked when touched, and a task sleeps until the earliest
- * deadline to remove the others (no polling). Ctrl+C ends it cleanly.
+ * deadline to remove the others (no polling). Ctrl+C ends it at once (status 0). SIGTERM
+ * drains it: idle connections are closed at once, a command being read is answered, then
+ * status 0; a second SIGTERM ends it at once (status 143).
  *
  * Sections: the RESP decoder, replies, the store, the commands, the server.
  */
 import {
   BrokenResourceError,
+  type ByteStream,
   clock,
   type Decoded,
   type Decoder,
@@ -32,6 +35,7 @@ import {
   run,
   type SocketStream,
   skipAfter,
+  Terminated,
   withPool,
 } from "../src/index.ts";
 
@@ -739,7 +743,7 @@ function unknownCommand(args: string[]): Reply {
 const MAX_QUERY_BUFFER = 1024 * 1024 * 1024;
 
 /** One connection: read commands, answer each (one `sendAll` per reply), until EOF or QUIT. */
-export async function serveClient(stream: SocketStream, store: Store): Promise<void> {
+export async function serveClient(stream: ByteStream, store: Store): Promise<void> {
   stream.maxFrameLength = MAX_QUERY_BUFFER;
   try {
     for await (const args of stream.frames(new RespDecoder())) {
@@ -766,17 +770,22 @@ async function main(host: string, port: number): Promise<void> {
   await withPool(async (pool) => {
     pool.spawn(expireKeys, store);
     await listener.serve((stream) => serveClient(stream, store), { onError: logClientError });
-    // Serving ended (the listener was closed): the sweeper has nothing left to serve.
+    // serve() resolves only after a graceful shutdown (SIGTERM) has drained every
+    // connection; the sweeper has nothing left to serve.
     pool.cancel();
   });
+  console.log("Drained after SIGTERM, exiting");
 }
 
 if (import.meta.main) {
   try {
-    await run(main, process.env.HOST ?? "127.0.0.1", Number(process.env.PORT ?? 6379));
+    await run(main, process.env["HOST"] ?? "127.0.0.1", Number(process.env["PORT"] ?? 6379));
   } catch (caught) {
     if (caught instanceof KeyboardInterrupt) {
       console.log("Ctrl+C detected, exiting");
+    } else if (caught instanceof Terminated) {
+      console.log("SIGTERM again during the drain, exiting at once");
+      process.exitCode = 143;
     } else {
       console.error(`Exiting due to ${caught instanceof Error ? caught.stack : caught}`);
       process.exitCode = 1;

@@ -7,11 +7,21 @@ export { type Clock, MockClock } from "./clock.ts";
 export { currentTask } from "./core/context.ts";
 export { shield, skipAfter, withTimeout } from "./core/deadlines.ts";
 export { BaseDebugger } from "./core/debugger.ts";
-export { Pool, type PoolOptions, withPool } from "./core/pool.ts";
-export { run } from "./core/run.ts";
-export { Scheduler, type SchedulerOptions } from "./core/scheduler.ts";
+export { type Pool, type PoolOptions, withPool } from "./core/pool.ts";
+export {
+  type Blocker,
+  checkCancelled,
+  park,
+  refuseWait,
+  wake,
+  wakeWithError,
+} from "./core/primitives.ts";
+export { run, Scheduler } from "./core/run.ts";
+export type { SchedulerOptions } from "./core/scheduler.ts";
+export { requestShutdown, shutdownSignal, waitForShutdown } from "./core/shutdown.ts";
 export { checkpoint, clock, sleep, sleepForever, sleepUntil } from "./core/sleep.ts";
-export { Task, type TaskState } from "./core/task.ts";
+export type { Started } from "./core/start.ts";
+export type { Task, TaskState } from "./core/task.ts";
 export { currentSignal, until } from "./core/until.ts";
 export {
   BrokenResourceError,
@@ -23,10 +33,12 @@ export {
   KeyboardInterrupt,
   ResourceBusyError,
   ResourceClosedError,
+  Terminated,
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";
 export { stdinLines } from "./io/stdin.ts";
+export type { ByteStream } from "./net/byte-stream.ts";
 export { connect } from "./net/connect.ts";
 export {
   type Decoded,
@@ -43,6 +55,11 @@ export {
 } from "./net/decoder.ts";
 export type { ConnectOptions, ListenOptions } from "./net/endpoint.ts";
 export { Listener, listen } from "./net/listener.ts";
+export {
+  MemoryStream,
+  type MemoryStreamOptions,
+  memoryStreamPair,
+} from "./net/memory-stream.ts";
 export { RECEIVE_HIGH_WATER_MARK, type ReceiveLineOptions } from "./net/receiver.ts";
 export { type ServeOptions, serve } from "./net/serve.ts";
 export { SocketStream } from "./net/stream.ts";

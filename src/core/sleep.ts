@@ -2,26 +2,28 @@
  * Sleeps and checkpoints, and the scheduler's clock. All durations are milliseconds.
  */
 import { checkDuration, checkInstant } from "../arguments.ts";
-import { currentTask } from "./context.ts";
+import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park } from "./park.ts";
+import { NEVER_MS } from "./timers.ts";
 
 /** The running scheduler's clock, in ms (monotonic; virtual under `MockClock`). */
 export function clock(): number {
-  return currentTask().scheduler.clock.now();
+  return currentTaskInternal().scheduler.now();
 }
 
 /**
  * Sleeps for `ms`. A cancellation point. `sleep(0)` is a checkpoint: it lets every other
- * ready task run first. Negative or NaN → `RangeError`.
+ * ready task run first. Negative or NaN → `RangeError`. `Infinity`, or anything from 2**52 ms
+ * on, sleeps until cancelled.
  */
 export function sleep(ms: number): Promise<void> {
   try {
-    const task = currentTask();
+    const task = currentTaskInternal();
     checkDuration("sleep(ms)", ms);
     const scheduler = task.scheduler;
     if (ms === 0) return scheduler.checkpoint(task);
-    if (ms === Number.POSITIVE_INFINITY) return park(task, forever);
-    return scheduler.sleepUntil(task, scheduler.clock.now() + ms, ms);
+    if (ms >= NEVER_MS) return park(task, forever);
+    return scheduler.sleepUntil(task, scheduler.now() + ms, ms);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -30,12 +32,12 @@ export function sleep(ms: number): Promise<void> {
 /** Sleeps until `clock()` reaches `deadline`; a past deadline is a checkpoint. */
 export function sleepUntil(deadline: number): Promise<void> {
   try {
-    const task = currentTask();
+    const task = currentTaskInternal();
     checkInstant("sleepUntil(deadline)", deadline);
     const scheduler = task.scheduler;
-    const now = scheduler.clock.now();
+    const now = scheduler.now();
     if (deadline <= now) return scheduler.checkpoint(task);
-    if (deadline === Number.POSITIVE_INFINITY) return park(task, forever);
+    if (deadline - now >= NEVER_MS) return park(task, forever);
     return scheduler.sleepUntil(task, deadline, deadline - now);
   } catch (error) {
     return Promise.reject(error);
@@ -45,7 +47,7 @@ export function sleepUntil(deadline: number): Promise<void> {
 /** Sleeps until cancelled. */
 export function sleepForever(): Promise<never> {
   try {
-    return park(currentTask(), forever);
+    return park(currentTaskInternal(), forever);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -54,7 +56,7 @@ export function sleepForever(): Promise<never> {
 /** `sleep(0)`: a cancellation point that lets every other ready task run first. */
 export function checkpoint(): Promise<void> {
   try {
-    const task = currentTask();
+    const task = currentTaskInternal();
     return task.scheduler.checkpoint(task);
   } catch (error) {
     return Promise.reject(error);

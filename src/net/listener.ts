@@ -16,10 +16,12 @@ import {
   type ListenPlan,
   parseListenOptions,
 } from "./endpoint.ts";
-import { type ServeOptions, serveListener } from "./serve.ts";
+import { type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
+/** Only `listen` may construct a Listener: a plan it did not check would crash half-way. */
+const FROM_LISTEN = Symbol("listen()");
 const NO_MORE_CONNECTIONS: IteratorResult<SocketStream> = { done: true, value: undefined };
 
 /**
@@ -30,7 +32,7 @@ const NO_MORE_CONNECTIONS: IteratorResult<SocketStream> = { done: true, value: u
  */
 export function listen(options: ListenOptions): Promise<Listener> {
   try {
-    return Promise.resolve(new Listener(parseListenOptions(options)));
+    return Promise.resolve(new Listener(FROM_LISTEN, parseListenOptions(options)));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -63,10 +65,14 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   /** Tasks parked in `accept()`, in arrival order. */
   readonly #acceptors: Task[] = [];
   #refused = 0;
+  #broken = 0;
   #closed = false;
 
-  /** @internal Use `listen()`. */
-  constructor(plan: ListenPlan) {
+  /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
+  constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
+    if (token !== FROM_LISTEN) {
+      throw new TypeError("new Listener() is not public: call listen(options) to get a Listener");
+    }
     const { endpoint, tls } = plan;
     const unixPath = endpoint.kind === "unix" ? endpoint.path : null;
     const handler: SocketHandler<SocketStream, "uint8array"> = {
@@ -87,14 +93,20 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const socket = handler as unknown as SocketHandler<SocketStream>;
     // allowHalfOpen: else Bun closes both directions when the peer half-closes.
     let bun: SocketListener<unknown> & { port?: number };
+    const tlsOption = tls === undefined ? {} : { tls };
     try {
       bun =
         endpoint.kind === "unix"
-          ? Bun.listen<SocketStream>({ unix: endpoint.path, tls, allowHalfOpen: true, socket })
+          ? Bun.listen<SocketStream>({
+              unix: endpoint.path,
+              ...tlsOption,
+              allowHalfOpen: true,
+              socket,
+            })
           : Bun.listen<SocketStream>({
               hostname: endpoint.hostname,
               port: endpoint.port,
-              tls,
+              ...tlsOption,
               allowHalfOpen: true,
               socket,
               // Honoured by Bun.listen although its types list it only for Bun.connect.
@@ -200,6 +212,19 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    */
   get refusedConnections(): number {
     return this.#refused;
+  }
+
+  /**
+   * Connections `serve` ended because their peer reset, vanished or stopped in the middle of
+   * a message (see `ServeOptions.onError`), while the server went on.
+   */
+  get brokenConnections(): number {
+    return this.#broken;
+  }
+
+  /** @internal `serve` ended a connection whose peer broke or left. */
+  countBrokenConnection(): void {
+    this.#broken++;
   }
 
   /** @internal Closes a connection nobody will handle, and counts it. */

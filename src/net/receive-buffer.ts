@@ -67,7 +67,16 @@ export class ReceiveBuffer {
 
   /** Drops `n` bytes (`n <= size`) from the front. */
   skip(n: number): void {
-    while (n > 0) n -= this.take(n).length;
+    this.size -= n;
+    while (n > 0) {
+      const available = (this.#chunks[this.#first] as Uint8Array).length - this.#offset;
+      if (available > n) {
+        this.#offset += n;
+        return;
+      }
+      n -= available;
+      this.#advance();
+    }
   }
 
   /**

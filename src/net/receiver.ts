@@ -22,7 +22,7 @@
  * Nothing is consumed until a whole answer is there, so a read cancelled while it waits
  * leaves every byte in the buffer for the next read.
  */
-import { checkInteger } from "../arguments.ts";
+import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
@@ -34,13 +34,13 @@ import {
   ResourceClosedError,
 } from "../errors.ts";
 import {
-  checkKnownOptions,
   type Decoded,
   type Decoder,
   type Dropped,
   FrameTooLongError,
   LinesDecoder,
 } from "./decoder.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
 
 /**
@@ -103,8 +103,9 @@ export class Receiver implements Blocker {
   #reader: Task | null = null;
   /** > 0: `receive(max)` is parked and takes the next chunk; 0: a slow-path read is. */
   #readerMax = 0;
-  /** The slow-path read is waiting for the first byte of a message (nothing buffered). */
-  #readerIdle = false;
+  /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
+  #lastDelimiter: string | null = null;
+  #lastNeedle: Uint8Array = EMPTY;
   /** `receiveLine`'s decoder (it keeps state: skipping a line that was too long). */
   #lines: LinesDecoder | null = null;
 
@@ -179,12 +180,16 @@ export class Receiver implements Blocker {
     return this.#eof && this.#buffer.size === 0;
   }
 
-  /** @internal A reader is parked waiting for the first byte of a message (nothing buffered). */
+  /**
+   * @internal A reader is parked waiting for the first byte of a message: in `receive`, a
+   * framing helper or a frame read, with nothing buffered (for closing idle connections).
+   */
   get readerIdle(): boolean {
-    return (
-      this.#reader !== null && this.#buffer.size === 0 && (this.#readerMax > 0 || this.#readerIdle)
-    );
+    return this.#reader !== null && this.#buffer.size === 0 && !this.#eof;
   }
+
+  /** @internal Called as a reader starts to wait with nothing buffered (see `readerIdle`). */
+  onIdle: (() => void) | null = null;
 
   // ------------------------------------------------------------- limits
 
@@ -214,6 +219,7 @@ export class Receiver implements Blocker {
     if (this.#eof) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
+    this.onIdle?.();
     return park(task, this);
   }
 
@@ -249,7 +255,16 @@ export class Receiver implements Blocker {
     let max: number;
     try {
       task = currentTask();
-      needle = delimiterBytes("receiveUntil(delimiter)", delimiter);
+      if (typeof delimiter === "string" && delimiter === this.#lastDelimiter) {
+        needle = this.#lastNeedle;
+      } else {
+        needle = delimiterBytes("receiveUntil(delimiter)", delimiter);
+        // Protocols read with one delimiter over and over: encode a string once.
+        if (typeof delimiter === "string") {
+          this.#lastDelimiter = delimiter;
+          this.#lastNeedle = needle;
+        }
+      }
       if (maxBytes === undefined) {
         max = Math.max(Math.min(DEFAULT_MAX_BYTES, this.#maxFrameLength), needle.length);
       } else {
@@ -330,7 +345,6 @@ export class Receiver implements Blocker {
     this.#beginWait(task);
     try {
       for (;;) {
-        this.#readerIdle = this.#buffer.size === 0;
         await this.#moreFrameBytes(task);
         const frame = this.#decode(decoder);
         if (frame !== NO_FRAME) return frame;
@@ -338,7 +352,6 @@ export class Receiver implements Blocker {
         if (ended !== null) return await ended;
       }
     } finally {
-      this.#readerIdle = false;
       this.#endWait(task);
     }
   }
@@ -356,12 +369,7 @@ export class Receiver implements Blocker {
   #linesDecoder(options: ReceiveLineOptions | undefined): LinesDecoder {
     let maxLength = this.#maxFrameLength;
     if (options !== undefined) {
-      checkKnownOptions(
-        "receiveLine(options)",
-        options,
-        RECEIVE_LINE_OPTIONS,
-        "{ maxLength: 1024 }",
-      );
+      checkOptions("receiveLine(options)", options, RECEIVE_LINE_OPTIONS, "{ maxLength: 1024 }");
       if (options.maxLength !== undefined) {
         maxLength = checkInteger("receiveLine({ maxLength })", options.maxLength, 0);
       }
@@ -376,15 +384,31 @@ export class Receiver implements Blocker {
 
   frames<F>(decoder: Decoder<F>): AsyncIterableIterator<F> {
     checkDecoder("frames(decoder)", decoder);
-    const next = (): Promise<IteratorResult<F>> =>
-      this.receiveFrame(decoder).then((frame) =>
-        frame === undefined ? END_OF_STREAM : { done: false, value: frame },
-      );
     const iterator: AsyncIterableIterator<F> = {
-      next,
+      next: () => this.#nextFrame(decoder),
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
+  }
+
+  /** `frames()`'s `next()`: `receiveFrame` with the frame wrapped, without a `then` when it is buffered. */
+  #nextFrame<F>(decoder: Decoder<F>): Promise<IteratorResult<F>> {
+    let task: Task;
+    try {
+      task = currentTask();
+      this.#checkReceivable("frames");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    try {
+      const frame = this.#decode(decoder);
+      if (frame !== NO_FRAME) return Promise.resolve({ done: false, value: frame });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.receiveFrame(decoder).then(toFrameResult);
   }
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. */
@@ -467,9 +491,12 @@ export class Receiver implements Blocker {
     if (!this.#eof) return null;
     const got = this.#buffer.size;
     return Promise.reject(
-      new IncompleteReadError(
-        `receiveFrame() on ${this.#transport}: the peer stopped sending after ${got} bytes of a frame`,
-        this.#buffer.takeAll(),
+      raisedByPeerOf(
+        new IncompleteReadError(
+          `receiveFrame() on ${this.#transport}: the peer stopped sending after ${got} bytes of a frame`,
+          this.#buffer.takeAll(),
+        ),
+        this.#transport,
       ),
     );
   }
@@ -482,6 +509,7 @@ export class Receiver implements Blocker {
       this.#highWaterMark = Math.max(this.#highWaterMark, this.#maxFrameLength + 1);
     }
     if (this.#paused && this.#buffer.size <= this.#highWaterMark) this.#resume();
+    if (this.#buffer.size === 0) this.onIdle?.();
     return park(task, this);
   }
 
@@ -508,14 +536,18 @@ export class Receiver implements Blocker {
     if (this.#eof) {
       const got = this.#buffer.size;
       return Promise.reject(
-        new IncompleteReadError(
-          `${what} on ${this.#transport}: the peer stopped sending after ${got} bytes`,
-          this.#buffer.takeAll(),
+        raisedByPeerOf(
+          new IncompleteReadError(
+            `${what} on ${this.#transport}: the peer stopped sending after ${got} bytes`,
+            this.#buffer.takeAll(),
+          ),
+          this.#transport,
         ),
       );
     }
     if (want > this.#highWaterMark) this.#highWaterMark = want;
     if (this.#paused) this.#resume();
+    if (this.#buffer.size === 0) this.onIdle?.();
     return park(task, this);
   }
 
@@ -559,6 +591,10 @@ export class Receiver implements Blocker {
   }
 }
 
+function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
+  return frame === undefined ? END_OF_STREAM : { done: false, value: frame };
+}
+
 function toChunkResult(chunk: Uint8Array): IteratorResult<Uint8Array> {
   return chunk.length === 0 ? END_OF_STREAM : { done: false, value: chunk };
 }
@@ -579,11 +615,7 @@ function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
 }
 
 function checkDecoder(what: string, decoder: unknown): void {
-  if (
-    typeof decoder !== "object" ||
-    decoder === null ||
-    typeof (decoder as { decode?: unknown }).decode !== "function"
-  ) {
+  if (typeof decoder !== "object" || decoder === null || !hasMethod(decoder, "decode")) {
     throw new TypeError(
       `${what} must be a Decoder (an object with decode(bytes)), got ${describe(decoder)}`,
     );
@@ -591,7 +623,8 @@ function checkDecoder(what: string, decoder: unknown): void {
 }
 
 function checkUsed(decoder: unknown, field: string, n: unknown, size: number): void {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > size) {
+  // One comparison chain on the hot path: an integer (| 0 keeps it) from 1 to size.
+  if (!((n as number) >= 1 && (n as number) <= size && ((n as number) | 0) === n)) {
     throw new TypeError(
       `${describe(decoder)}.decode() returned ${field} ${describe(n)}: it must be an integer from 1 to the ${size} bytes it was given`,
     );

@@ -11,22 +11,47 @@
  *
  * ## Sending
  * `socket.write` is unbuffered and may take only part of the data. Bytes a stream has
- * accepted but the socket has not taken yet live in one place, the *outbox*.
+ * accepted but the socket has not taken yet live in one place, the `Outbox`
+ * (`outbox.ts`), which also holds the write-coalescing policy: small `sendAll`s made in one
+ * iteration of the loop go out in one `write` at its end. When the socket takes only part of
+ * a write, the rest stays in the outbox and the next `sendAll` (or this one) parks until
+ * Bun's `drain` callback has written it all, so the outbox never holds more than one
+ * coalescing limit's worth plus one call's data. A `sendAll` cancelled while it waits leaves
+ * the peer with part of the stream, so, as in trio, the stream can no longer send and the
+ * rest is dropped.
  *
- * Writes are coalesced where that saves work. A stream starts out writing each `sendAll` at
- * once. When it sees a second `sendAll` within one iteration of the loop (a reply, then a
- * prompt), it switches to coalescing: small `sendAll`s (up to `COALESCE_LIMIT` in all) only
- * add to the outbox and return, and the outbox is written at the end of the iteration — one
- * `write` syscall for all of them, and nothing waits longer than the iteration that produced
- * it. A stream whose iterations keep bringing a single write goes back to writing at once,
- * so a one-write protocol pays nothing for this. Larger data, and code running outside the
- * loop's steps, are always written at once.
+ * A byte reported as sent was handed to the kernel, or queued for the iteration's end; if
+ * that queued write then fails, the next `sendAll` or `sendEof` rejects with
+ * `BrokenResourceError` saying how many bytes were lost. The first failed write (`write`
+ * returning -1) breaks the sending side for good.
  *
- * When the socket takes only part of a write, the rest stays in the outbox and the next
- * `sendAll` (or this one) parks until Bun's `drain` callback has written it all, so the
- * outbox never holds more than one limit's worth plus one call's data. A `sendAll` cancelled
- * while it waits leaves the peer with part of the stream, so, as in trio, the stream can no
- * longer send and the rest is dropped.
+ * ## The sending side's states
+ * `#send` is one of:
+ * - `open` — `sendAll` may be called;
+ * - `eof-queued` — `sendEof()` was called while the outbox still held bytes: the FIN
+ *   (`socket.shutdown()`) follows when it drains;
+ * - `eof-sent` — the FIN was sent;
+ * - `cancelled` — a `sendAll` was cancelled midway: the rest was dropped;
+ * - `broken` — a write failed or Bun reported the connection broken (`#brokenBy` says why).
+ * Only `open` moves to another state, except `eof-queued` → `eof-sent`; `close()` is
+ * orthogonal (`#closed`, which also ends receiving).
+ *
+ * Legal combinations with the outbox (`size`, `deferred`), the parked `#writer` and the
+ * tasks waiting in `close()` (`#closers`):
+ *
+ * | `#send`        | outbox                  | `#writer` | `#closers`             |
+ * | -------------- | ----------------------- | --------- | ---------------------- |
+ * | open           | empty                   | null      | null                   |
+ * | open           | deferred (iteration end)| null      | null                   |
+ * | open           | waiting for drain       | a task    | null, or [] if closed  |
+ * | open (closed)  | waiting for drain       | null      | tasks in close()       |
+ * | eof-queued     | waiting for drain       | null      | null, or tasks         |
+ * | eof-sent       | empty                   | null      | null                   |
+ * | cancelled      | empty                   | null      | null                   |
+ * | broken         | empty                   | null      | null                   |
+ *
+ * `#unreportedLoss > 0` only with `broken` (or the socket closed): queued bytes the socket
+ * refused, reported (and reset) by the next `sendAll`/`sendEof`.
  *
  * ## Closing
  * `close()` lets the outbox drain, then closes (`socket.end()`, never
@@ -54,25 +79,21 @@ import type { Task } from "../core/task.ts";
 import {
   BrokenResourceError,
   CancelledError,
-  describe,
   ResourceBusyError,
   ResourceClosedError,
 } from "../errors.ts";
+import type { ByteStream } from "./byte-stream.ts";
 import type { Decoder } from "./decoder.ts";
 import { formatAddress } from "./endpoint.ts";
+import { Outbox, Written } from "./outbox.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
+import { sendData } from "./send-data.ts";
 
-/**
- * How many bytes `sendAll` may leave in the outbox for the end of the iteration. Above it,
- * the bytes are written at once: coalescing saves syscalls on small writes, not on bulk.
- */
-export const COALESCE_LIMIT = 64 * 1024;
-
-/** Single-chunk flushes in a row after which a coalescing stream goes back to writing at once. */
-const SINGLE_FLUSHES_BEFORE_DIRECT = 8;
+/** The sending side's state (see the table above). */
+type SendState = "open" | "eof-queued" | "eof-sent" | "cancelled" | "broken";
 
 const SENT: Promise<void> = Promise.resolve();
-const encoder = new TextEncoder();
 
 /** The Bun socket callbacks every stream shares (`socket.data` is the stream). */
 type StreamCallbacks = Required<
@@ -85,9 +106,7 @@ type StreamCallbacks = Required<
  * once is a `ResourceBusyError`. Every operation after `close()` is a `ResourceClosedError`;
  * a connection the peer reset is a `BrokenResourceError`.
  */
-export class SocketStream
-  implements Blocker, AtIterationEnd, ReceiveTransport, AsyncDisposable, AsyncIterable<Uint8Array>
-{
+export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, ByteStream {
   /** The peer's IP address (the socket path for unix sockets). */
   readonly remoteAddress: string;
   /** The peer's port (0 for unix sockets). */
@@ -114,23 +133,11 @@ export class SocketStream
   /** Bun closed the socket; it must not be touched any more. */
   #socketClosed = false;
 
-  /** Bytes accepted by `sendAll` that the socket has not taken yet, oldest first. */
-  readonly #outbox: Uint8Array[] = [];
-  #outboxBytes = 0;
-  /** The outbox waits for the end of the loop's iteration (else, if not empty, for `drain`). */
-  #flushDeferred = false;
-  /** Small writes are coalesced per iteration (else written at once). */
-  #coalescing = false;
-  /** The iteration of the last write made at once, to notice a second one in the same. */
-  #lastDirectWrite = -1;
-  /** Flushes in a row that had a single chunk to write (nothing coalesced). */
-  #singleFlushes = 0;
+  /** Bytes accepted by `sendAll` that the socket has not taken yet. */
+  readonly #outbox: Outbox;
+  #send: SendState = "open";
   /** The task whose `sendAll` waits for the outbox to drain. */
   #writer: Task | null = null;
-  #eofSent = false;
-  /** `shutdown()` has been called (after the outbox drained). */
-  #shutdownDone = false;
-  #sendCancelled = false;
 
   #closed = false;
   /** Tasks in `close()` waiting for a `sendAll` of another task to flush; null otherwise. */
@@ -139,6 +146,7 @@ export class SocketStream
   /** @internal Created by `listen`/`connect` in Bun's `open` callback. */
   constructor(socket: Socket<SocketStream>, unixPath: string | null) {
     this.#socket = socket;
+    this.#outbox = new Outbox(socket);
     if (unixPath !== null) {
       this.remoteAddress = unixPath;
       this.remotePort = 0;
@@ -247,9 +255,19 @@ export class SocketStream
     this.#receiver.maxFrameLength = value;
   }
 
+  /** @internal Bytes this stream holds in memory: received and unread, plus accepted and unsent. */
+  get heldBytes(): number {
+    return this.#receiver.buffered + this.#outbox.size;
+  }
+
   /** @internal The reader is parked waiting for the first byte of a message. */
   get readerIdle(): boolean {
     return this.#receiver.readerIdle;
+  }
+
+  /** @internal Called as the reader starts to wait idle (see `readerIdle`): a graceful drain. */
+  set onReaderIdle(callback: (() => void) | null) {
+    this.#receiver.onIdle = callback;
   }
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. Breaking out leaves the stream open. */
@@ -275,12 +293,7 @@ export class SocketStream
     let bytes: Uint8Array;
     try {
       task = currentTask();
-      bytes = typeof data === "string" ? encoder.encode(data) : data;
-      if (!(bytes instanceof Uint8Array)) {
-        throw new TypeError(
-          `sendAll(data) must be a Uint8Array or a string, got ${describe(data)}`,
-        );
-      }
+      bytes = sendData(data);
       this.#checkSendable("sendAll");
     } catch (error) {
       return Promise.reject(error);
@@ -288,43 +301,17 @@ export class SocketStream
     const refused = refuseWait(task);
     if (refused !== null) return refused;
     if (bytes.length === 0) return SENT;
-    const waitingForDrain = this.#outboxBytes > 0 && !this.#flushDeferred;
-    if (!waitingForDrain && this.#outboxBytes + bytes.length <= COALESCE_LIMIT) {
-      if (this.#flushDeferred) {
-        this.#addToOutbox(bytes);
+    switch (this.#outbox.send(bytes, currentIteration(task))) {
+      case Written.Done:
         return SENT;
-      }
-      const iteration = currentIteration(task);
-      if (iteration >= 0) {
-        if (this.#coalescing || iteration === this.#lastDirectWrite) {
-          this.#coalescing = true;
-          this.#flushDeferred = deferToIterationEnd(task, this);
-          this.#addToOutbox(bytes);
-          return SENT;
-        }
-        this.#lastDirectWrite = iteration;
-      }
-    }
-    if (this.#outboxBytes === 0) {
-      // Nothing queued: write at once and keep only what the socket did not take.
-      const written = this.#socket.write(bytes);
-      if (written === bytes.length) return SENT;
-      if (written < 0) {
+      case Written.Deferred:
+        if (!deferToIterationEnd(task, this)) this.#flush();
+        return SENT;
+      case Written.Failed:
+        // This call reports its own bytes; any queued before them are a loss to report too.
         this.#writeFailed();
+        this.#unreportedLoss += this.#outbox.clear() - bytes.length;
         return Promise.reject(this.#brokenError());
-      }
-      this.#addToOutbox(bytes.subarray(written));
-    } else {
-      this.#addToOutbox(bytes);
-      if (!waitingForDrain) {
-        // Queued for the iteration's end, but this brings too much: write it all now.
-        this.#flushDeferred = false;
-        this.#flush();
-        if (this.#outboxBytes === 0) return SENT;
-        if (this.#brokenBy !== null || this.#socketClosed) {
-          return Promise.reject(this.#brokenError());
-        }
-      }
     }
     this.#writer = task;
     return park(task, this);
@@ -346,14 +333,11 @@ export class SocketStream
     }
     const cancelled = checkCancelled(task);
     if (cancelled !== null) return cancelled;
-    if (!this.#eofSent) {
-      this.#eofSent = true;
+    if (this.#send === "open") {
+      this.#send = "eof-queued";
       // What sendAll accepted goes out first; the FIN follows once the outbox is empty.
-      if (this.#flushDeferred) {
-        this.#flushDeferred = false;
-        this.#flush();
-      }
-      if (this.#outboxBytes === 0) this.#shutdownWrites();
+      if (this.#outbox.deferred) this.#flush();
+      if (this.#outbox.size === 0) this.#shutdownWrites();
     }
     // Bytes an earlier sendAll queued and the socket refused: say so rather than succeed.
     if (this.#unreportedLoss > 0) return Promise.reject(this.#brokenError());
@@ -372,13 +356,10 @@ export class SocketStream
     if (!this.#closed) {
       this.#closed = true;
       this.#receiver.close();
-      if (this.#flushDeferred) {
-        this.#flushDeferred = false;
-        this.#flush();
-      }
+      if (this.#outbox.deferred) this.#flush();
       // With nothing unsent, closing never looks at the calling task: Bun callbacks (a
       // refused or abandoned connection) may call it.
-      if (this.#outboxBytes === 0) {
+      if (this.#outbox.size === 0) {
         this.#shutDown();
         return SENT;
       }
@@ -419,9 +400,8 @@ export class SocketStream
       // closing (as in trio), so what the socket has not taken is dropped, and a close()
       // does not wait for a peer that may never read it.
       this.#writer = null;
-      this.#outbox.length = 0;
-      this.#outboxBytes = 0;
-      this.#sendCancelled = true;
+      this.#outbox.clear();
+      if (this.#send === "open") this.#send = "cancelled";
       this.#unsentGone();
       return;
     }
@@ -462,19 +442,13 @@ export class SocketStream
   }
 
   #onDrain(): void {
-    if (this.#outboxBytes > 0 && !this.#flushDeferred) this.#flush();
+    if (this.#outbox.waitingForDrain) this.#flush();
   }
 
   /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   atIterationEnd(): void {
-    if (!this.#flushDeferred) return;
-    this.#flushDeferred = false;
-    if (this.#outbox.length > 1) this.#singleFlushes = 0;
-    else if (++this.#singleFlushes >= SINGLE_FLUSHES_BEFORE_DIRECT) {
-      this.#coalescing = false;
-      this.#singleFlushes = 0;
-    }
-    this.#flush();
+    if (!this.#outbox.deferred || this.#socketClosed) return;
+    this.#afterWrite(this.#outbox.atIterationEnd());
   }
 
   #onEnd(): void {
@@ -505,44 +479,30 @@ export class SocketStream
     if (this.#closed) throw this.#closedError(op);
     const writer = this.#writer;
     if (writer !== null) throw this.#busyError(op, writer);
-    if (this.#eofSent) {
+    const state = this.#send;
+    if (state === "eof-queued" || state === "eof-sent") {
       throw new ResourceClosedError(`${op}() on ${this} after sendEof(): the sending side is shut`);
     }
-    if (this.#sendCancelled) {
+    if (state === "cancelled") {
       throw new BrokenResourceError(
         `${op}() on ${this} after an earlier sendAll() was cancelled midway: the peer may have part of that data, so this stream cannot send any more`,
       );
     }
-    if (this.#brokenBy !== null || this.#socketClosed || this.#unreportedLoss > 0) {
+    if (this.#send === "broken" || this.#socketClosed || this.#unreportedLoss > 0) {
       throw this.#brokenError();
     }
   }
 
-  /** Adds bytes to the outbox, without copying them (they are copied once, when written). */
-  #addToOutbox(bytes: Uint8Array): void {
-    this.#outbox.push(bytes);
-    this.#outboxBytes += bytes.length;
+  /** Writes the outbox now, in one `write` call. */
+  #flush(): void {
+    if (this.#socketClosed) return;
+    this.#afterWrite(this.#outbox.flush());
   }
 
-  /**
-   * Writes the outbox, in one `write` call. If the socket takes it all, the outbox is empty
-   * and whoever waited for that goes on; if it takes part, the rest waits for `drain`.
-   */
-  #flush(): void {
-    if (this.#outboxBytes === 0 || this.#socketClosed) return;
-    const outbox = this.#outbox;
-    const bytes =
-      outbox.length === 1 ? (outbox[0] as Uint8Array) : concat(outbox, this.#outboxBytes);
-    const written = this.#socket.write(bytes);
-    if (written === bytes.length) {
-      this.#outbox.length = 0;
-      this.#outboxBytes = 0;
-      this.#outboxEmptied();
-    } else if (written >= 0) {
-      this.#outbox.length = 0;
-      this.#outbox.push(bytes.subarray(written));
-      this.#outboxBytes = bytes.length - written;
-    } else {
+  /** Acts on a flush: the outbox emptied, waits for `drain`, or the socket refused it. */
+  #afterWrite(written: Written): void {
+    if (written === Written.Done) this.#outboxEmptied();
+    else if (written === Written.Failed) {
       this.#writeFailed();
       this.#failWriter();
     }
@@ -558,17 +518,14 @@ export class SocketStream
     const writer = this.#writer;
     this.#writer = null;
     if (writer !== null) wake(writer);
-    if (this.#eofSent) this.#shutdownWrites();
+    this.#shutdownWrites();
     this.#unsentGone();
   }
 
   /** The socket cannot take the outbox any more: drop it and fail the waiting `sendAll`. */
   #failWriter(): void {
-    this.#flushDeferred = false;
-    if (this.#outboxBytes === 0) return;
-    const lost = this.#outboxBytes;
-    this.#outbox.length = 0;
-    this.#outboxBytes = 0;
+    const lost = this.#outbox.clear();
+    if (lost === 0) return;
     const writer = this.#writer;
     this.#writer = null;
     // A waiting sendAll reports the failure itself; otherwise the bytes were queued by
@@ -589,8 +546,8 @@ export class SocketStream
 
   /** Half-close: FIN after everything written so far. */
   #shutdownWrites(): void {
-    if (this.#shutdownDone) return;
-    this.#shutdownDone = true;
+    if (this.#send !== "eof-queued") return;
+    this.#send = "eof-sent";
     if (!this.#socketClosed) this.#socket.shutdown();
   }
 
@@ -605,9 +562,7 @@ export class SocketStream
     this.#receiver.close();
     const writer = this.#writer;
     this.#writer = null;
-    this.#outbox.length = 0;
-    this.#outboxBytes = 0;
-    this.#flushDeferred = false;
+    this.#outbox.clear();
     if (writer !== null) {
       wakeWithError(
         writer,
@@ -621,6 +576,7 @@ export class SocketStream
   }
 
   #setBroken(cause: Error): void {
+    if (this.#send === "open") this.#send = "broken";
     if (this.#brokenBy !== null) return;
     const code = (cause as { code?: unknown }).code;
     this.#brokenBy =
@@ -645,7 +601,7 @@ export class SocketStream
       `the connection to ${this.#peer} is broken: ${why}${loss}`,
     );
     if (this.#brokenCause !== undefined) error.cause = this.#brokenCause;
-    return error;
+    return raisedByPeerOf(error, this);
   }
 
   #closedError(op: string): ResourceClosedError {
@@ -661,15 +617,4 @@ export class SocketStream
 
 function ignoreCancelled(error: unknown): void {
   if (!(error instanceof CancelledError)) throw error;
-}
-
-/** The chunks of an outbox as one buffer, so that they go out in one `write` call. */
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
 }

@@ -23,6 +23,7 @@ import {
   until,
   withPool,
 } from "../../src/index.ts";
+import { within } from "../support/within.ts";
 
 const runWith = <T>(clock: MockClock, main: () => Promise<T>) =>
   new Scheduler({ clock, handleSignals: false }).run(main);
@@ -74,30 +75,43 @@ describe("deadlock detection", () => {
   });
 
   test("a deadlock in the unwinding itself still ends the run", async () => {
-    const error = await run(async () => {
+    const outcome = run(async () => {
       try {
         await sleepForever();
       } finally {
         // The cleanup blocks again where cancellation cannot reach.
         await shield(() => sleepForever());
       }
-    }).catch((e) => e);
+    });
+    const error = await within(2000, "the deadlocked unwinding never ended the run", outcome).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(GiambioError);
     expect((error as Error).message).toContain("'main' waits on sleepForever()");
   });
 
   test("no false alarm while a timer or until() is pending", async () => {
-    await run(async () => {
-      await withPool(async (pool) => {
-        let release: Task | undefined;
-        pool.spawn(async () => {
-          release = pool.spawn(() => sleep(30));
-          await release.join();
+    const done: string[] = [];
+    // A false deadlock alarm rejects the run; a missed wake-up would hang it.
+    await within(
+      2000,
+      "the run waiting on a timer and an until() never finished",
+      run(async () => {
+        await withPool(async (pool) => {
+          let release: Task | undefined;
+          pool.spawn(async () => {
+            release = pool.spawn(() => sleep(30));
+            await release.join();
+            done.push("joined the sleeper");
+          });
+          await until(new Promise((resolve) => setTimeout(resolve, 20)));
+          done.push("until resolved");
+          await sleep(5);
+          done.push("slept");
         });
-        await until(new Promise((resolve) => setTimeout(resolve, 20)));
-        await sleep(5);
-      });
-    });
+      }),
+    );
+    expect(done).toEqual(["until resolved", "slept", "joined the sleeper"]);
   });
 
   test("a deadlock is still reported under a mock clock", async () => {

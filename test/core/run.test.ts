@@ -16,6 +16,7 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { within } from "../support/within.ts";
 
 describe("run", () => {
   test("resolves with main's value and passes the arguments", async () => {
@@ -149,6 +150,8 @@ describe("the loop", () => {
         pool.spawn(async () => {
           for (;;) {
             spins++;
+            // If timers starved, the sleep below would never end: fail here instead of hanging.
+            if (spins > 2_000_000) throw new Error("the 20 ms sleep never fired: timers starved");
             await checkpoint();
           }
         });
@@ -206,14 +209,21 @@ describe("the loop", () => {
   });
 
   test("a child that parks after plain awaits, outside any step, is still woken", async () => {
-    await run(async () => {
-      await withPool(async (pool) => {
-        pool.spawn(async () => {
-          for (let i = 0; i < 2; i++) await null;
-          await sleep(10);
+    let woke = false;
+    await within(
+      2000,
+      "the child sleeping outside any step was never woken",
+      run(async () => {
+        await withPool(async (pool) => {
+          pool.spawn(async () => {
+            for (let i = 0; i < 2; i++) await null;
+            await sleep(10);
+            woke = true;
+          });
         });
-      });
-    });
+      }),
+    );
+    expect(woke).toBe(true);
   });
 
   test("sleeps with equal deadlines wake in the order they were made", async () => {

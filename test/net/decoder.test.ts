@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import {
+  checkpoint,
   connect,
   type Decoder,
   DelimiterDecoder,
@@ -15,6 +16,7 @@ import {
   listen,
   run,
   type SocketStream,
+  sleep,
   withPool,
 } from "../../src/index.ts";
 import { LOCALHOST, text } from "./helpers.ts";
@@ -194,5 +196,19 @@ describe("decoders on a stream", () => {
       await expect(server.receiveFrame(lying)).rejects.toThrow(/length 99/);
       expect(text(await server.receiveExactly(3))).toBe("abc");
       await expect(server.receiveFrame({} as never)).rejects.toThrow(TypeError);
+    }));
+
+  test("readerIdle: a reader parked with nothing buffered, not one in the middle of a frame", () =>
+    withPair(async (client, server) => {
+      expect(server.readerIdle).toBe(false); // nobody reads
+      await withPool(async (pool) => {
+        pool.spawn(() => server.receiveLine());
+        await checkpoint();
+        expect(server.readerIdle).toBe(true);
+        await client.sendAll("par");
+        while (server.heldBytes < 3) await sleep(1);
+        expect(server.readerIdle).toBe(false); // part of a line is buffered
+        await client.sendAll("t\n");
+      });
     }));
 });

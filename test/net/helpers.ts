@@ -1,19 +1,11 @@
 /**
  * Shared pieces of the network tests: deterministic payloads, reading a stream to its end,
- * a connected pair of streams, and a server running in the background of a pool.
+ * a connected pair of streams, an echo handler and a temporary directory.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  connect,
-  type Listener,
-  listen,
-  type Pool,
-  type ServeOptions,
-  type SocketStream,
-  withPool,
-} from "../../src/index.ts";
+import { connect, type Listener, listen, type SocketStream, withPool } from "../../src/index.ts";
 
 export const LOCALHOST = { hostname: "127.0.0.1", port: 0 } as const;
 
@@ -60,17 +52,6 @@ export async function connectedPair(listener?: Listener): Promise<[SocketStream,
     const client = await connect({ hostname: "127.0.0.1", port: server.port });
     return [client, await accepted.join()];
   });
-}
-
-/** Listens on 127.0.0.1 (free port) and serves `handler` in a child task of `pool`. */
-export async function serveInBackground(
-  pool: Pool,
-  handler: (stream: SocketStream) => unknown,
-  options?: ServeOptions,
-): Promise<Listener> {
-  const listener = await listen(LOCALHOST);
-  pool.spawn(() => listener.serve(handler, options));
-  return listener;
 }
 
 /** Echoes every chunk back until EOF. */

@@ -1,13 +1,25 @@
 /**
  * The example's connection handler (`serveClient`) in this process, over loopback sockets:
  * commands written in random pieces come back as the right replies, in order, through the
- * stream's `frames(decoder)`; a protocol error closes only its own connection. Needs no
- * external tool.
+ * stream's `frames(decoder)`; a protocol error closes only its own connection; over
+ * in-memory streams, reads cancelled at random lose no command. Needs no external tool.
  */
 import { describe, expect, test } from "bun:test";
-import { execute, Store, serveClient } from "../../examples/redis-server.ts";
-import { clock, connect, run, type SocketStream, sleep, withPool } from "../../src/index.ts";
-import { readAll, serveInBackground } from "../net/helpers.ts";
+import { execute, RespDecoder, Store, serveClient } from "../../examples/redis-server.ts";
+import {
+  type ByteStream,
+  checkpoint,
+  clock,
+  connect,
+  memoryStreamPair,
+  type Pool,
+  run,
+  type SocketStream,
+  serve,
+  sleep,
+  withPool,
+} from "../../src/index.ts";
+import { LOCALHOST, readAll } from "../net/helpers.ts";
 import { seededRandom } from "../support/seeded-random.ts";
 
 const latin1 = (text: string) => Buffer.from(text, "latin1");
@@ -34,7 +46,9 @@ describe("serveClient over loopback", () => {
     await run(async () => {
       await withPool(async (pool) => {
         const store = new Store(clock);
-        const listener = await serveInBackground(pool, (stream) => serveClient(stream, store));
+        const listener = await pool.start(serve, LOCALHOST, (stream: ByteStream) =>
+          serveClient(stream, store),
+        );
         for (let seed = 1; seed <= 8; seed++) {
           const random = seededRandom(seed);
           const model = new Store(clock);
@@ -79,7 +93,9 @@ describe("serveClient over loopback", () => {
     await run(async () => {
       await withPool(async (pool) => {
         const store = new Store(clock);
-        const listener = await serveInBackground(pool, (stream) => serveClient(stream, store));
+        const listener = await pool.start(serve, LOCALHOST, (stream: ByteStream) =>
+          serveClient(stream, store),
+        );
         const address = { hostname: "127.0.0.1", port: listener.port };
         await using bystander = await connect(address);
         await bystander.sendAll("SET k v\r\n");
@@ -94,5 +110,54 @@ describe("serveClient over loopback", () => {
         pool.cancel();
       });
     });
+  });
+
+  test("memory streams: random splits and random cancellations of the read lose no command", async () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const random = seededRandom(seed);
+      const commands = Array.from({ length: 40 }, (_, i) => [
+        "SET",
+        `key:${i}`,
+        String.fromCharCode(
+          ...Array.from({ length: Math.floor(random() * 300) }, () => Math.floor(random() * 256)),
+        ),
+      ]);
+      const received: string[][] = [];
+      await run(async () => {
+        const [client, server] = memoryStreamPair({ splitWrites: { seed, maxChunk: 40 } });
+        const decoder = new RespDecoder();
+        /** The pool of the read in progress, which the writer cancels now and then. */
+        let reading: Pool | null = null;
+        await withPool(async (pool) => {
+          pool.spawn(async () => {
+            for (const command of commands) {
+              // Half a command, then a turn for the reader to park waiting for the rest,
+              // and maybe a cancellation of that wait: the rest must still make the frame.
+              const bytes = latin1(encodeArray(command));
+              const cut = Math.floor(random() * bytes.length);
+              await client.sendAll(bytes.subarray(0, cut));
+              await checkpoint();
+              if (random() < 0.5) reading?.cancel();
+              await client.sendAll(bytes.subarray(cut));
+            }
+            await client.sendEof();
+          });
+          for (let done = false; !done; ) {
+            await withPool(async (read) => {
+              reading = read;
+              const frame = await server.receiveFrame(decoder);
+              if (frame === undefined) done = true;
+              else received.push(frame);
+            });
+            reading = null;
+          }
+        });
+      });
+      if (!Bun.deepEquals(received, commands)) {
+        throw new Error(
+          `seed ${seed}: ${received.length} of ${commands.length} commands, or altered`,
+        );
+      }
+    }
   });
 });

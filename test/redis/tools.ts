@@ -9,13 +9,13 @@ const EXAMPLE = `${import.meta.dir}/../../examples/redis-server.ts`;
 
 /**
  * `test`, or `test.skip` with a message when one of `tools` is missing — except in CI
- * (`process.env.CI`), where the tests run and fail, so that a CI image without them is
+ * (`process.env["CI"]`), where the tests run and fail, so that a CI image without them is
  * noticed instead of passing by skipping.
  */
 export function testWithTools(...tools: string[]): typeof test {
   const missing = tools.filter((tool) => Bun.which(tool) === null);
   if (missing.length === 0) return test;
-  if (process.env.CI) {
+  if (process.env["CI"]) {
     return ((name: string) =>
       test(name, () => {
         throw new Error(`${missing.join(", ")} not installed: .ci/run installs redis-tools`);

@@ -1,6 +1,7 @@
 /**
- * Graceful shutdown: SIGINT to a server process while every client is busy talking to it
- * (the serve fixture with 200 clients, 1,000 with GIAMBIO_HEAVY=1; examples/echo.ts with 50).
+ * Shutdown under load: SIGINT to a server process while every client is busy talking to it
+ * (the serve fixture with 200 clients, 1,000 with GIAMBIO_HEAVY=1; examples/echo.ts with 50),
+ * and SIGTERM (a graceful drain) to examples/echo.ts. sigterm.test.ts has the drain's details.
  * Every handler is cancelled (the fixture counts the `finally` blocks that ran and prints the
  * count as it exits), every connection is closed (each client's exchange ends in EOF or a
  * reset, within a deadline: no client hangs), the process exits with its documented status,
@@ -151,6 +152,54 @@ test("SIGINT to examples/echo.ts with busy clients: 'Ctrl+C detected, exiting', 
     expect(await new Response(echo.stdout).text()).toBe("");
     expect(log.at(-1)).toMatch(/^\[INFO\] .* Ctrl\+C detected, exiting$/);
     // Nothing but the server's own INFO lines: no error, no unhandled rejection.
+    expect(log.filter((line) => !line.startsWith("[INFO] "))).toEqual([]);
+  } finally {
+    echo.kill();
+    await echo.exited;
+  }
+}, 30_000);
+
+test("SIGTERM to examples/echo.ts with busy clients: every connection drained, 'Drained after SIGTERM', exit 0", async () => {
+  const clients = 50;
+  const echo = Bun.spawn(["bun", `${import.meta.dir}/../../examples/echo.ts`], {
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    const log: string[] = [];
+    const lines = readLines(echo.stderr);
+    let port = 0;
+    while (port === 0) {
+      const { value: line, done } = await lines.next();
+      if (done) throw new Error(`echo.ts exited early:\n${log.join("\n")}`);
+      log.push(line);
+      port = Number(/Serving asynchronously at 127\.0\.0\.1:(\d+)$/.exec(line)?.[1] ?? 0);
+    }
+    const rest = (async () => {
+      for await (const line of lines) log.push(line);
+    })();
+    const greeting = "Welcome to the server pal, feel free to send me something!\n-> ";
+    const endings = await busyClients(
+      clients,
+      port,
+      async (stream, id, round) => {
+        if (round === 0) expect(text(await stream.receiveUntil("-> "))).toBe(greeting);
+        await stream.sendAll(`client ${id} round ${round}\n`);
+        expect(text(await stream.receiveUntil("-> "))).toBe(
+          `Got: client ${id} round ${round}\n-> `,
+        );
+      },
+      () => echo.kill("SIGTERM"),
+    );
+    // Each connection was closed between two exchanges (every reply a client got was whole).
+    // A client whose next request was already on its way when its idle connection closed
+    // sees a reset: those bytes reached a closed socket (as with Go's Server.Shutdown).
+    expectClosed(endings, clients);
+    expect(await echo.exited).toBe(0);
+    await rest;
+    expect(await new Response(echo.stdout).text()).toBe("");
+    expect(log.at(-1)).toMatch(/^\[INFO\] .* Drained after SIGTERM, exiting$/);
     expect(log.filter((line) => !line.startsWith("[INFO] "))).toEqual([]);
   } finally {
     echo.kill();

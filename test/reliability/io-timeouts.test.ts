@@ -10,20 +10,14 @@ import {
   connect,
   run,
   type SocketStream,
+  serve,
   skipAfter,
   sleep,
   TooSlowError,
   withPool,
   withTimeout,
 } from "../../src/index.ts";
-import {
-  concat,
-  connectedPair,
-  pattern,
-  readAll,
-  serveInBackground,
-  text,
-} from "../net/helpers.ts";
+import { concat, connectedPair, LOCALHOST, pattern, readAll, text } from "../net/helpers.ts";
 
 const IDLE_MS = 200;
 
@@ -32,7 +26,7 @@ test("a per-read skipAfter drops idle connections and keeps busy ones", async ()
   let finallies = 0;
   await run(async () => {
     await withPool(async (server) => {
-      const listener = await serveInBackground(server, async (stream: SocketStream) => {
+      const listener = await server.start(serve, LOCALHOST, async (stream: SocketStream) => {
         try {
           for (;;) {
             const chunk = await skipAfter(IDLE_MS, () => stream.receive());

@@ -24,7 +24,7 @@ import {
 } from "../../src/index.ts";
 import { seededRandom } from "../support/seeded-random.ts";
 
-const RUNS = Number(process.env.GIAMBIO_RANDOM_RUNS ?? 300);
+const RUNS = Number(process.env["GIAMBIO_RANDOM_RUNS"] ?? 300);
 
 class Failure extends Error {
   override name = "Failure";

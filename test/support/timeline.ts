@@ -39,16 +39,22 @@ export function expectAround(units: number, expected: number, slack = 0.9): void
 
 /** Labels in the order they happened, each with its time in units since the log began. */
 export class Log {
-  readonly #start = performance.now();
+  readonly #now: () => number;
+  readonly #start: number;
   readonly entries: { label: string; units: number }[] = [];
 
   constructor(
     /** The test's unit of time in ms. */
     readonly unit: number,
-  ) {}
+    /** Where time is read: the real clock, or a `MockClock`'s `now` for exact timings. */
+    now: () => number = () => performance.now(),
+  ) {
+    this.#now = now;
+    this.#start = now();
+  }
 
   push(label: string): void {
-    this.entries.push({ label, units: (performance.now() - this.#start) / this.unit });
+    this.entries.push({ label, units: (this.#now() - this.#start) / this.unit });
   }
 
   get labels(): string[] {

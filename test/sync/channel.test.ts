@@ -4,9 +4,11 @@ import {
   CancelledError,
   checkpoint,
   EndOfChannel,
+  MockClock,
   openMemoryChannel,
   ResourceClosedError,
   run,
+  Scheduler,
   skipAfter,
   sleep,
   TooSlowError,
@@ -376,9 +378,11 @@ describe("openMemoryChannel", () => {
 
   // Port of giambio's tests/memory_channel.py (github.com/nocturn9x/giambio).
   test("capacity 2: the sender finishes early, the receiver drains", async () => {
-    const log = new Log(SCRIPT_SECOND);
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
     const [send, receive] = openMemoryChannel<string>(2);
-    await run(async () => {
+    await new Scheduler({ clock, handleSignals: false }).run(async () => {
       await withPool(async (pool) => {
         pool.spawn(async () => {
           for (let i = 0; i < 5; i++) {
@@ -425,7 +429,9 @@ describe("openMemoryChannel", () => {
 
   // Port of giambio's tests/task_ipc.py (github.com/nocturn9x/giambio).
   test("three tasks share one channel under skipAfter(6); sends and receives alternate", async () => {
-    const log = new Log(SCRIPT_SECOND);
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
     const sent: string[] = [];
     const received: string[] = [];
     const [send, receive] = openMemoryChannel<string>(Number.POSITIVE_INFINITY);
@@ -447,7 +453,7 @@ describe("openMemoryChannel", () => {
       }
     }
     const leftovers: string[] = [];
-    await run(async () => {
+    await new Scheduler({ clock, handleSignals: false }).run(async () => {
       await skipAfter(6 * SCRIPT_SECOND, async (pool) => {
         pool.spawn(task, "one");
         pool.spawn(task, "two");

@@ -4,8 +4,10 @@ import {
   checkpoint,
   Event,
   GiambioError,
+  MockClock,
   type Pool,
   run,
+  Scheduler,
   skipAfter,
   sleep,
   TooSlowError,
@@ -144,14 +146,16 @@ describe("Event", () => {
 
   // Port of giambio's tests/events.py (github.com/nocturn9x/giambio).
   test("the waiter gets the value at 3 and runs before the setter goes on", async () => {
-    const log = new Log(SCRIPT_SECOND);
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
     async function child(event: Event<boolean>, pause: number) {
       log.push("child waiting");
       log.push(`child got ${await event.wait()}`);
       await sleep(pause * SCRIPT_SECOND);
       log.push("child done");
     }
-    await run(async (pause: number) => {
+    await new Scheduler({ clock, handleSignals: false }).run(async (pause: number) => {
       const event = new Event<boolean>();
       await withPool(async (pool) => {
         const task = pool.spawn(child, event, pause + 2);
@@ -176,7 +180,9 @@ describe("Event", () => {
 
   // Port of giambio's tests/event_timeout.py (github.com/nocturn9x/giambio).
   test("skipAfter(5) cancels the child at 5 and the parent goes on", async () => {
-    const log = new Log(SCRIPT_SECOND);
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
     async function child(event: Event<boolean>, pause: number) {
       try {
         log.push(`child got ${await event.wait()}`);
@@ -187,7 +193,7 @@ describe("Event", () => {
         throw error;
       }
     }
-    await run(async (pause: number) => {
+    await new Scheduler({ clock, handleSignals: false }).run(async (pause: number) => {
       let pool: Pool | undefined;
       await skipAfter(5 * SCRIPT_SECOND, async (p) => {
         pool = p;
@@ -212,8 +218,10 @@ describe("Event", () => {
   // Port of giambio's tests/event_timeout.py (github.com/nocturn9x/giambio).
   test("a task still in wait() is cancelled and leaves no waiter", async () => {
     const event = new Event<boolean>();
-    const log = new Log(SCRIPT_SECOND);
-    await run(async () => {
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
+    await new Scheduler({ clock, handleSignals: false }).run(async () => {
       await skipAfter(2 * SCRIPT_SECOND, async (pool) => {
         pool.spawn(async () => {
           try {
