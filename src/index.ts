@@ -60,9 +60,18 @@ export {
   type MemoryStreamOptions,
   memoryStreamPair,
 } from "./net/memory-stream.ts";
+export type { ProxyProtocolOptions } from "./net/proxy-options.ts";
 export { RECEIVE_HIGH_WATER_MARK, type ReceiveLineOptions } from "./net/receiver.ts";
 export { type ServeOptions, serve } from "./net/serve.ts";
 export { SocketStream } from "./net/stream.ts";
+export type { WorkerOptions, WorkerPolicy } from "./net/workers.ts";
+export {
+  type CompletedProcess,
+  type OutputMode,
+  ProcessError,
+  type RunProcessOptions,
+  runProcess,
+} from "./process/run-process.ts";
 export {
   type ChannelStatistics,
   openMemoryChannel,

@@ -7,6 +7,7 @@
 import type { TLSOptions } from "bun";
 import { checkInteger, checkKnownKeys, checkOptions } from "../arguments.ts";
 import { describe } from "../errors.ts";
+import { type ProxyPlan, type ProxyProtocolOptions, parseProxyProtocol } from "./proxy-options.ts";
 
 /** A TCP address (`hostname`, `port`) or a unix socket path. */
 export type Endpoint =
@@ -40,6 +41,8 @@ export interface ListenOptions extends SocketOptions {
    * (and counted in `listener.refusedConnections`). Default 128.
    */
   backlog?: number;
+  /** Read a PROXY protocol header first (see `ProxyProtocolOptions` and the README). */
+  proxyProtocol?: boolean | ProxyProtocolOptions;
 }
 
 /** Options of `connect`: `{ hostname, port }` or `{ unix }`, plus TLS. */
@@ -56,7 +59,15 @@ export interface ConnectOptions extends SocketOptions {
   tls?: TLSOptions | boolean;
 }
 
-const LISTEN_KEYS = ["hostname", "port", "unix", "tls", "reusePort", "backlog"] as const;
+const LISTEN_KEYS = [
+  "hostname",
+  "port",
+  "unix",
+  "tls",
+  "reusePort",
+  "backlog",
+  "proxyProtocol",
+] as const;
 const CONNECT_KEYS = ["hostname", "port", "unix", "tls"] as const;
 /** Bun's `TLSOptions` (bun-types), for `listen({ tls })` and `connect({ tls })`. */
 const TLS_KEYS = [
@@ -96,6 +107,7 @@ export interface ListenPlan {
   tls: TLSOptions | undefined;
   reusePort: boolean;
   backlog: number;
+  proxyProtocol: ProxyPlan | null;
 }
 
 /** The validated form of `ConnectOptions`. */
@@ -132,7 +144,8 @@ export function parseListenOptions(options: unknown): ListenPlan {
   }
   const backlog =
     o.backlog === undefined ? DEFAULT_BACKLOG : checkInteger("listen({ backlog })", o.backlog, 1);
-  return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog };
+  const proxyProtocol = parseProxyProtocol(o.proxyProtocol);
+  return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog, proxyProtocol };
 }
 
 export function parseConnectOptions(options: unknown): ConnectPlan {

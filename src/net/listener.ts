@@ -4,7 +4,7 @@
  * queue (the backlog) until one asks. A TLS connection counts only once its handshake has
  * succeeded: Bun drops what is written before that.
  */
-import type { SocketHandler, SocketListener } from "bun";
+import type { Socket, SocketHandler, SocketListener } from "bun";
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
@@ -16,6 +16,7 @@ import {
   type ListenPlan,
   parseListenOptions,
 } from "./endpoint.ts";
+import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
 import { type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
 
@@ -66,6 +67,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   readonly #acceptors: Task[] = [];
   #refused = 0;
   #broken = 0;
+  #proxyHeaderErrors = 0;
   #closed = false;
 
   /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
@@ -73,14 +75,24 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     if (token !== FROM_LISTEN) {
       throw new TypeError("new Listener() is not public: call listen(options) to get a Listener");
     }
-    const { endpoint, tls } = plan;
+    const { endpoint, proxyProtocol } = plan;
     const unixPath = endpoint.kind === "unix" ? endpoint.path : null;
+    // PROXY protocol: the header comes before TLS, which its reader starts itself.
+    const tls = proxyProtocol === null ? plan.tls : undefined;
+    const headers = proxyProtocol && {
+      plan: proxyProtocol,
+      tls: plan.tls,
+      unixPath,
+      arrived: (s: SocketStream) => this.#arrived(s),
+      rejected: () => this.#proxyHeaderErrors++,
+    };
     const handler: SocketHandler<SocketStream, "uint8array"> = {
-      ...SocketStream.callbacks,
+      ...(headers ? proxyCallbacks : SocketStream.callbacks),
       binaryType: "uint8array",
       open: (socket) => {
-        socket.data = new SocketStream(socket, unixPath);
-        if (tls === undefined) this.#arrived(socket.data);
+        if (headers) (socket as Socket<unknown>).data = new HeaderReader(socket, headers);
+        else socket.data = new SocketStream(socket, unixPath);
+        if (tls === undefined && !headers) this.#arrived(socket.data);
       },
     };
     if (tls !== undefined) {
@@ -212,6 +224,14 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    */
   get refusedConnections(): number {
     return this.#refused;
+  }
+
+  /**
+   * Connections closed before any handler saw them because their PROXY protocol header was
+   * missing, malformed or too slow, or came from a peer outside `trusted`.
+   */
+  get proxyHeaderErrors(): number {
+    return this.#proxyHeaderErrors;
   }
 
   /**

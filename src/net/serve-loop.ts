@@ -20,9 +20,10 @@ import { Connections } from "./connections.ts";
 import type { Listener } from "./listener.ts";
 import { isPeerErrorOf } from "./peer-errors.ts";
 import type { SocketStream } from "./stream.ts";
+import type { WorkerOptions } from "./workers.ts";
 
 /** Options of `serve` and `listener.serve`. */
-export interface ServeOptions {
+export interface ServeOptions extends WorkerOptions {
   /**
    * Handlers that may run at once (default `Infinity`). A connection arriving when that
    * many are running is closed at once and counted in `listener.refusedConnections`.

@@ -7,6 +7,7 @@ import type { ListenOptions } from "./endpoint.ts";
 import { type Listener, listen } from "./listener.ts";
 import { checkServeArguments, type ServeOptions } from "./serve-loop.ts";
 import type { SocketStream } from "./stream.ts";
+import { takeWorkerOptions } from "./workers.ts";
 
 export type { ServeOptions } from "./serve-loop.ts";
 
@@ -46,8 +47,11 @@ export async function serve(
     typeof args[0] === "function"
       ? (args as [Started<Listener>, ...ServeArguments])
       : [undefined, ...(args as ServeArguments)];
-  checkServeArguments(handler, serveOptions);
-  const listener = await listen(options);
+  const workers = takeWorkerOptions(options, serveOptions, started !== undefined);
+  const rest: ServeOptions | undefined = workers?.serveOptions ?? serveOptions;
+  checkServeArguments(handler, rest);
+  if (workers?.supervise) return workers.supervise();
+  const listener = await listen(workers?.listenOptions ?? options);
   started?.(listener);
-  return listener.serve(handler, serveOptions);
+  return listener.serve(handler, rest);
 }

@@ -143,8 +143,15 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /** Tasks in `close()` waiting for a `sendAll` of another task to flush; null otherwise. */
   #closers: Task[] | null = null;
 
-  /** @internal Created by `listen`/`connect` in Bun's `open` callback. */
-  constructor(socket: Socket<SocketStream>, unixPath: string | null) {
+  /**
+   * @internal Created by `listen`/`connect` in Bun's `open` callback. `proxied`: the client a
+   * PROXY protocol header named, reported instead of the socket's own peer.
+   */
+  constructor(
+    socket: Socket<SocketStream>,
+    unixPath: string | null,
+    proxied?: { address: string; port: number; peer: string },
+  ) {
     this.#socket = socket;
     this.#outbox = new Outbox(socket);
     if (unixPath !== null) {
@@ -159,6 +166,11 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
       this.localPort = socket.localPort;
       this.#peer = formatAddress(this.remoteAddress, this.remotePort);
       socket.setNoDelay(true);
+    }
+    if (proxied !== undefined) {
+      this.remoteAddress = proxied.address;
+      this.remotePort = proxied.port;
+      this.#peer = proxied.peer;
     }
   }
 

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { connect, Listener, listen, run, serve } from "../../src/index.ts";
 import { LOCALHOST } from "./helpers.ts";
 
-const LISTEN = "hostname, port, unix, tls, reusePort, backlog";
+const LISTEN = "hostname, port, unix, tls, reusePort, backlog, proxyProtocol";
 const CONNECT = "hostname, port, unix, tls";
 const SERVE = "maxConnections, onError, onPeerError, gracePeriod";
 const TLS = "cert, key, ca, passphrase, certFile, keyFile, caFile, crl";
@@ -25,9 +25,9 @@ const rejects = async (promise: Promise<unknown>, error: new () => Error, messag
 describe("unknown option keys", () => {
   test("listen", () =>
     rejects(
-      listen({ ...LOCALHOST, proxyProtocol: true } as never),
+      listen({ ...LOCALHOST, proxy: true } as never),
       TypeError,
-      `listen(options) got an unknown option "proxyProtocol"; the accepted ones are ${LISTEN}`,
+      `listen(options) got an unknown option "proxy"; the accepted ones are ${LISTEN}`,
     ));
 
   test("connect", () =>
@@ -41,15 +41,15 @@ describe("unknown option keys", () => {
 
   test("serve and listener.serve", () =>
     run(async () => {
-      const message = `serve(handler, options) got an unknown option "workers"; the accepted ones are ${SERVE}`;
+      const message = `serve(handler, options) got an unknown option "worker"; the accepted ones are ${SERVE}`;
       await rejects(
-        serve(LOCALHOST, () => {}, { workers: 2 } as never),
+        serve(LOCALHOST, () => {}, { worker: 2 } as never),
         TypeError,
         message,
       );
       await using listener = await listen(LOCALHOST);
       await rejects(
-        listener.serve(() => {}, { workers: 2 } as never),
+        listener.serve(() => {}, { worker: 2 } as never),
         TypeError,
         message,
       );
