@@ -4,7 +4,7 @@
  * handler is a child task of that pool, so cancelling the serve reaches every handler, and
  * the serve does not return while any handler runs.
  */
-import { checkDuration, checkFunction, checkInteger, checkKnownKeys } from "../arguments.ts";
+import { checkDuration, checkFunction, checkInteger, checkOptions } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, withPool } from "../core/pool.ts";
@@ -58,7 +58,7 @@ export interface ServeOptions extends WorkerOptions {
 }
 
 const DEFAULT_GRACE_PERIOD = 10_000;
-const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
+export const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
 
 type Handler = (stream: SocketStream) => unknown;
 
@@ -151,16 +151,13 @@ async function handleConnection(
 export function checkServeArguments(handler: unknown, options: ServeOptions | undefined) {
   checkFunction("serve(handler)", handler);
   if (options !== undefined) {
-    if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw new TypeError(`serve(handler, options) must get an object, got ${describe(options)}`);
-    }
-    checkKnownKeys("serve(handler, options)", options, SERVE_KEYS);
+    checkOptions("serve(handler, options)", options, SERVE_KEYS, "{ maxConnections: 100 }");
   }
   const maxConnections =
     options?.maxConnections === undefined
       ? Number.POSITIVE_INFINITY
       : checkInteger("serve({ maxConnections })", options.maxConnections, 1, true);
-  const onError = options?.onError ?? "propagate";
+  const onError = options?.onError === undefined ? "propagate" : options.onError;
   if (onError !== "propagate" && typeof onError !== "function") {
     throw new TypeError(
       `serve({ onError }) must be "propagate" or a function (error, stream) => void, got ${describe(onError)}`,

@@ -198,7 +198,8 @@ const netCases: Case[] = [
     call: 'serve(options, handler, "fast")',
     attempt: () => serve(LOCALHOST, handler, bad("fast")),
     error: TypeError,
-    message: 'serve(handler, options) must get an object, got "fast"',
+    message:
+      'serve(options, handler, serveOptions) must be an object like { maxConnections: 100 }, got "fast"',
   },
   {
     call: "listener.serve(undefined)",
