@@ -97,10 +97,10 @@ export function hasMethod(value: unknown, name: string): boolean {
 }
 
 /** `value instanceof type`, false (never a throw) for a Proxy whose prototype trap throws. */
-export function isInstance(
+export function isInstance<T>(
   value: unknown,
-  type: abstract new (...args: never[]) => unknown,
-): boolean {
+  type: abstract new (...args: never[]) => T,
+): value is T {
   try {
     return value instanceof type;
   } catch {

@@ -19,7 +19,7 @@ import {
   withPool,
 } from "../../src/index.ts";
 import { connectedPair, text } from "../net/helpers.ts";
-import { bad } from "../support/hostile-values.ts";
+import { bad, HOSTILE } from "../support/hostile-values.ts";
 
 /** What a case may use: a connected pair, an open listener, and closed objects. */
 interface Context {
@@ -315,6 +315,10 @@ const netCases: Case[] = [
     [new ArrayBuffer(3), "an ArrayBuffer"],
     [new DataView(new ArrayBuffer(3)), "a DataView"],
     [new Uint16Array(3), "a Uint16Array"],
+    [
+      HOSTILE.find(([label]) => label === "a throwing Proxy")?.[1],
+      "an object that cannot be described",
+    ],
   ].map(
     ([value, shown]): Case => ({
       call: `stream.sendAll(${shown})`,
