@@ -19,6 +19,7 @@ import {
 import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
 import { type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
+import type { WorkerOptions } from "./workers.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
 /** Only `listen` may construct a Listener: a plan it did not check would crash half-way. */
@@ -171,9 +172,13 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    * Cancelling the call (or the pool around it) closes the listener, cancels every handler
    * and closes every connection. If another task closes the listener, the call stops
    * accepting, waits for the running handlers and resolves. A handler's error (with
-   * `onError: "propagate"`) cancels the rest and rejects the call with it.
+   * `onError: "propagate"`) cancels the rest and rejects the call with it. `workers` is
+   * `serve`'s alone (this listener is already bound, in this process), so it is not typed here.
    */
-  serve(handler: (stream: SocketStream) => unknown, options?: ServeOptions): Promise<void> {
+  serve(
+    handler: (stream: SocketStream) => unknown,
+    options?: Omit<ServeOptions, keyof WorkerOptions>,
+  ): Promise<void> {
     return serveListener(this, handler, options);
   }
 

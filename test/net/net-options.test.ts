@@ -53,6 +53,12 @@ describe("unknown option keys", () => {
         TypeError,
         `serve(handler, options) got an unknown option "worker"; the accepted ones are ${SERVE}`,
       );
+      await rejects(
+        // @ts-expect-error workers are serve's: this listener is already bound, in this process
+        listener.serve(() => {}, { workers: 2 }),
+        TypeError,
+        `serve(handler, options) got an unknown option "workers"; the accepted ones are ${SERVE}`,
+      );
       expect(listener.closed).toBe(false); // nothing half-done: the listener is untouched
     }));
 
