@@ -62,9 +62,20 @@ export const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePer
 
 type Handler = (stream: SocketStream) => unknown;
 
+/**
+ * What `serve` does to its listener beyond the public API: close and count a connection
+ * nobody will handle, count one whose peer broke or left. Handed over by the listener, so
+ * that users cannot reach it through `Listener`.
+ */
+export interface ListenerCounts {
+  refuse(stream: SocketStream): void;
+  countBroken(): void;
+}
+
 /** @internal `listener.serve(handler, options)`. */
 export async function serveListener(
   listener: Listener,
+  counts: ListenerCounts,
   handler: Handler,
   options: ServeOptions | undefined,
 ): Promise<void> {
@@ -90,7 +101,7 @@ export async function serveListener(
           throw error;
         }
         if (connections.active >= maxConnections) {
-          listener.refuse(stream);
+          counts.refuse(stream);
           continue;
         }
         pool.spawnNamed(
@@ -99,7 +110,7 @@ export async function serveListener(
           stream,
           handler,
           policy,
-          listener,
+          counts,
           connections,
         );
       }
@@ -123,7 +134,7 @@ async function handleConnection(
   stream: SocketStream,
   handler: Handler,
   policy: ErrorPolicy,
-  listener: Listener,
+  counts: ListenerCounts,
   connections: Connections,
 ): Promise<void> {
   connections.add(stream, currentTask());
@@ -136,7 +147,7 @@ async function handleConnection(
       await onError(error, stream);
     } else if (isPeerErrorOf(error, stream)) {
       // The peer reset or vanished: that ends its connection, never the server.
-      listener.countBrokenConnection();
+      counts.countBroken();
       onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
     } else {
       throw error;

@@ -215,3 +215,11 @@ test("a Listener comes only from listen()", () => {
   );
   expect(() => new Constructor()).toThrow(TypeError);
 });
+
+test("a Listener's counts are serve's to change, not a user's: no refuse() or countBroken*()", async () => {
+  await using listener = await listen(LOCALHOST);
+  const names = Object.getOwnPropertyNames(Listener.prototype);
+  expect(names.filter((name) => ["refuse", "countBrokenConnection"].includes(name))).toEqual([]);
+  expect(listener.refusedConnections).toBe(0);
+  expect(listener.brokenConnections).toBe(0);
+});
