@@ -658,7 +658,7 @@ const slots: Slot[] = [
 /**
  * Known gaps, kept visible: a delimiter that is a throwing Proxy escapes as the Proxy's own
  * error (the delimiter check in receiver.ts and decoder.ts reads it unguarded). These run as
- * `test.failing`; once fixed, they pass, bun reports them, and they move back to `slots`.
+ * `test.failing`: once fixed, they fail (as test.failing must), and move back to `slots`.
  */
 const KNOWN_GAPS = new Set([
   "socket stream.receiveUntil(v)",
