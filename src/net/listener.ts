@@ -19,6 +19,7 @@ import {
 import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
 import { type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
+import type { WorkerOptions } from "./workers.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
 /** Only `listen` may construct a Listener: a plan it did not check would crash half-way. */
@@ -173,7 +174,10 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    * accepting, waits for the running handlers and resolves. A handler's error (with
    * `onError: "propagate"`) cancels the rest and rejects the call with it.
    */
-  serve(handler: (stream: SocketStream) => unknown, options?: ServeOptions): Promise<void> {
+  serve(
+    handler: (stream: SocketStream) => unknown,
+    options?: Omit<ServeOptions, keyof WorkerOptions>, // workers listen themselves: serve() takes them
+  ): Promise<void> {
     return serveListener(this, handler, options);
   }
 
