@@ -318,6 +318,18 @@ group("bad worker options, refused before anything starts", () => {
     expect(String(error)).toMatch(/pool\.start\(serve, \.\.\.\) cannot take \{ workers \}/);
   });
 
+  test("platforms other than Linux: refused before any worker starts (GiambioError)", async () => {
+    const fixture = new URL("./fixtures/workers-non-linux.ts", import.meta.url).pathname;
+    const child = Bun.spawn(["bun", fixture], { stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const [stdout, status] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    clearTimeout(timer);
+    expect(stdout).toBe(
+      "GiambioError: serve({ workers }) needs Linux: only there does reusePort spread connections over processes (this is darwin)\nworker started: false\n",
+    );
+    expect(status).toBe(0);
+  });
+
   test("valid options under bun test: refused, since a worker would run this test file", async () => {
     const error = await run(() => serve(tcp, () => {}, { workers: 2 })).catch((e: unknown) => e);
     expect(String(error)).toMatch(/runs the program \(.*workers\.test\.ts\) again in each worker/);
