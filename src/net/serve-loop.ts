@@ -57,7 +57,8 @@ export interface ServeOptions extends WorkerOptions {
   gracePeriod?: number;
 }
 
-const DEFAULT_GRACE_PERIOD = 10_000;
+/** `gracePeriod` when not given (also what a worker's primary assumes). */
+export const DEFAULT_GRACE_PERIOD = 10_000;
 const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
 /** What top-level `serve` accepts: `listener.serve`'s options and the worker options. */
 export const SERVE_WITH_WORKERS_KEYS = [...SERVE_KEYS, "workers", "workerPolicy"] as const;
