@@ -6,6 +6,7 @@
  */
 import { expect, describe as group, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { run, serve, withPool } from "../../src/index.ts";
 import { readLines } from "../support/read-lines.ts";
 
@@ -233,6 +234,28 @@ group.if(linux)("worker processes", () => {
     primary.child.kill("SIGTERM");
     expect(await primary.exited()).toBe(0);
     await expectGone([fresh, other]);
+  }, 30_000);
+
+  test('workers: "auto" starts one worker per available core; SIGTERM stops them all', async () => {
+    const primary = new Primary("auto", "restart");
+    const [pidLine] = await primary.waitFor(/^primary (\d+)$/);
+    const { pids, port } = await primary.workers(availableParallelism());
+    expect(new Set(pids).size).toBe(availableParallelism());
+    await askPid(port);
+    process.kill(Number(pidLine?.[1]), "SIGTERM");
+    expect(await primary.exited()).toBe(0);
+    expect(primary.lines.filter((line) => /^worker \d+ pid/.test(line)).length).toBe(
+      availableParallelism(),
+    );
+    await expectGone(pids, 1000);
+  }, 30_000);
+
+  test("a worker that exits 0 on its own is reported, not restarted; serve resolves when none is left", async () => {
+    const primary = new Primary("2", "restart", "exit-0");
+    expect(await primary.exited()).toBe(0);
+    expect(primary.lines.filter((line) => /^worker \d+ pid/.test(line)).length).toBe(2);
+    expect(primary.lines.at(-1)).toBe("primary done");
+    expect(primary.stderr.match(/a worker that ends on its own is not restarted/g)?.length).toBe(2);
   }, 30_000);
 
   test('onCrash "propagate": a killed worker stops the other and fails the serve', async () => {
