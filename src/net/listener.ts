@@ -70,6 +70,8 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   #broken = 0;
   #proxyHeaderErrors = 0;
   #closed = false;
+  /** With proxyProtocol: connections still reading their header (or TLS handshake after it). */
+  readonly #headerReaders = new Set<HeaderReader>();
 
   /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
   constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
@@ -86,6 +88,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       unixPath,
       arrived: (s: SocketStream) => this.#arrived(s),
       rejected: () => this.#proxyHeaderErrors++,
+      pending: this.#headerReaders,
     };
     const handler: SocketHandler<SocketStream, "uint8array"> = {
       ...(headers ? proxyCallbacks : SocketStream.callbacks),
@@ -195,6 +198,8 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       wakeWithError(task, new ResourceClosedError(`accept() on ${this}: the listener was closed`));
     }
     for (const stream of this.#queue.splice(0)) void stream.close();
+    // Not yet arrived either: without this they would stay open until their header timeout.
+    for (const reader of [...this.#headerReaders]) reader.abandon();
     return CLOSED;
   }
 
