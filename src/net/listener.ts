@@ -72,6 +72,8 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   #closed = false;
   /** With proxyProtocol: connections still reading their header (or TLS handshake after it). */
   readonly #headerReaders = new Set<HeaderReader>();
+  /** With tls (no proxyProtocol): connections still in their handshake, not yet arrived. */
+  readonly #handshaking = new Set<Socket<SocketStream>>();
 
   /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
   constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
@@ -97,12 +99,18 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
         if (headers) (socket as Socket<unknown>).data = new HeaderReader(socket, headers);
         else socket.data = new SocketStream(socket, unixPath);
         if (tls === undefined && !headers) this.#arrived(socket.data);
+        else if (tls !== undefined) this.#handshaking.add(socket);
       },
     };
     if (tls !== undefined) {
       handler.handshake = (socket, success) => {
+        this.#handshaking.delete(socket);
         if (success) this.#arrived(socket.data);
         else socket.terminate();
+      };
+      handler.close = (socket, error) => {
+        this.#handshaking.delete(socket);
+        SocketStream.callbacks.close(socket, error);
       };
     }
     // binaryType "uint8array" hands `data` a Uint8Array; Bun's option types assume Buffer.
@@ -200,6 +208,9 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     for (const stream of this.#queue.splice(0)) void stream.close();
     // Not yet arrived either: without this they would stay open until their header timeout.
     for (const reader of [...this.#headerReaders]) reader.abandon();
+    // A peer that never finishes its TLS handshake would keep the process alive after a drain.
+    for (const socket of [...this.#handshaking]) socket.terminate();
+    this.#handshaking.clear();
     return CLOSED;
   }
 
