@@ -194,7 +194,8 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
 
   /**
    * Stops accepting: the port (or socket file) is released, tasks parked in `accept()` are
-   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed.
+   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed (also
+   * those still in their TLS handshake or PROXY header).
    * Connections already accepted stay open. Idempotent.
    */
   close(): Promise<void> {
