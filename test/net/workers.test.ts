@@ -258,6 +258,21 @@ group.if(linux)("worker processes", () => {
     expect(primary.stderr.match(/a worker that ends on its own is not restarted/g)?.length).toBe(2);
   }, 30_000);
 
+  test("a worker that ignores SIGTERM is killed once its gracePeriod and 2 s have passed", async () => {
+    const primary = new Primary("1", "restart", "ignore-term");
+    const [pidLine] = await primary.waitFor(/^primary (\d+)$/);
+    const { pids, port } = await primary.workers(1);
+    await askPid(port);
+    const start = performance.now();
+    process.kill(Number(pidLine?.[1]), "SIGTERM");
+    expect(await primary.exited()).toBe(0);
+    const waited = performance.now() - start;
+    expect(waited).toBeGreaterThanOrEqual(2150); // 200 ms grace + the 2 s margin
+    expect(waited).toBeLessThan(8000);
+    expect(primary.lines.at(-1)).toBe("primary done");
+    await expectGone(pids, 1000);
+  }, 30_000);
+
   test('onCrash "propagate": a killed worker stops the other and fails the serve', async () => {
     const primary = new Primary("2", "propagate");
     const { pids } = await primary.workers(2);
