@@ -294,6 +294,17 @@ group.if(linux)("worker processes", () => {
     expect(primary.stderr).toContain("restarting it in 100 ms"); // the backoff doubles
   }, 30_000);
 
+  test("crashes further apart than the window are no crash loop: the backoff starts over", async () => {
+    const primary = new Primary("1", "restart", "crash-forgiven");
+    const [pidLine] = await primary.waitFor(/^primary (\d+)$/);
+    // maxRestarts is 2: a fourth restart is possible only because each crash was forgiven.
+    await primary.waitFor(/restarting it in 200 ms$/, 4, 15_000, "stderr");
+    expect(primary.stderr).not.toContain("restarting it in 400 ms");
+    process.kill(Number(pidLine?.[1]), "SIGTERM");
+    expect(await primary.exited()).toBe(0);
+    expect(primary.lines.at(-1)).toBe("primary done");
+  }, 30_000);
+
   test("SIGINT to the primary reaches every worker; nothing is left", async () => {
     const primary = new Primary("2", "restart");
     const { pids, port } = await primary.workers(2);
