@@ -19,6 +19,7 @@ import {
 import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
 import { type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
+import type { WorkerOptions } from "./workers.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
 /** Only `listen` may construct a Listener: a plan it did not check would crash half-way. */
@@ -69,6 +70,10 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   #broken = 0;
   #proxyHeaderErrors = 0;
   #closed = false;
+  /** With proxyProtocol: connections still reading their header (or TLS handshake after it). */
+  readonly #headerReaders = new Set<HeaderReader>();
+  /** With tls (no proxyProtocol): connections still in their handshake, not yet arrived. */
+  readonly #handshaking = new Set<Socket<SocketStream>>();
 
   /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
   constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
@@ -85,6 +90,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       unixPath,
       arrived: (s: SocketStream) => this.#arrived(s),
       rejected: () => this.#proxyHeaderErrors++,
+      pending: this.#headerReaders,
     };
     const handler: SocketHandler<SocketStream, "uint8array"> = {
       ...(headers ? proxyCallbacks : SocketStream.callbacks),
@@ -93,12 +99,18 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
         if (headers) (socket as Socket<unknown>).data = new HeaderReader(socket, headers);
         else socket.data = new SocketStream(socket, unixPath);
         if (tls === undefined && !headers) this.#arrived(socket.data);
+        else if (tls !== undefined) this.#handshaking.add(socket);
       },
     };
     if (tls !== undefined) {
       handler.handshake = (socket, success) => {
+        this.#handshaking.delete(socket);
         if (success) this.#arrived(socket.data);
         else socket.terminate();
+      };
+      handler.close = (socket, error) => {
+        this.#handshaking.delete(socket);
+        SocketStream.callbacks.close(socket, error);
       };
     }
     // binaryType "uint8array" hands `data` a Uint8Array; Bun's option types assume Buffer.
@@ -173,13 +185,17 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    * accepting, waits for the running handlers and resolves. A handler's error (with
    * `onError: "propagate"`) cancels the rest and rejects the call with it.
    */
-  serve(handler: (stream: SocketStream) => unknown, options?: ServeOptions): Promise<void> {
+  serve(
+    handler: (stream: SocketStream) => unknown,
+    options?: Omit<ServeOptions, keyof WorkerOptions>, // workers listen themselves: serve() takes them
+  ): Promise<void> {
     return serveListener(this, handler, options);
   }
 
   /**
    * Stops accepting: the port (or socket file) is released, tasks parked in `accept()` are
-   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed.
+   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed (also
+   * those still in their TLS handshake or PROXY header).
    * Connections already accepted stay open. Idempotent.
    */
   close(): Promise<void> {
@@ -191,6 +207,11 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       wakeWithError(task, new ResourceClosedError(`accept() on ${this}: the listener was closed`));
     }
     for (const stream of this.#queue.splice(0)) void stream.close();
+    // Not yet arrived either: without this they would stay open until their header timeout.
+    for (const reader of [...this.#headerReaders]) reader.abandon();
+    // A peer that never finishes its TLS handshake would keep the process alive after a drain.
+    for (const socket of [...this.#handshaking]) socket.terminate();
+    this.#handshaking.clear();
     return CLOSED;
   }
 

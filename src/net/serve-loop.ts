@@ -57,8 +57,11 @@ export interface ServeOptions extends WorkerOptions {
   gracePeriod?: number;
 }
 
-const DEFAULT_GRACE_PERIOD = 10_000;
+/** `gracePeriod` when not given (also what a worker's primary assumes). */
+export const DEFAULT_GRACE_PERIOD = 10_000;
 const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
+/** What top-level `serve` accepts: `listener.serve`'s options and the worker options. */
+export const SERVE_WITH_WORKERS_KEYS = [...SERVE_KEYS, "workers", "workerPolicy"] as const;
 
 type Handler = (stream: SocketStream) => unknown;
 
@@ -147,15 +150,36 @@ async function handleConnection(
   }
 }
 
-/** Checks `serve`'s handler and options; returns the options with their defaults. */
-export function checkServeArguments(handler: unknown, options: ServeOptions | undefined) {
-  checkFunction("serve(handler)", handler);
-  if (options !== undefined) {
-    if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw new TypeError(`serve(handler, options) must get an object, got ${describe(options)}`);
-    }
-    checkKnownKeys("serve(handler, options)", options, SERVE_KEYS);
+/**
+ * Checks that `options` is an options object with only `accepted` keys, naming the call as
+ * `call` (`serve(handler, options)`, or top-level `serve(options, handler, serveOptions)`).
+ */
+export function checkServeOptionKeys(
+  call: string,
+  options: unknown,
+  accepted: readonly string[] = SERVE_KEYS,
+): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`${call} must get an object, got ${describe(options)}`);
   }
+  // The type lets listener.serve take WorkerOptions (ServeOptions includes them): say why not.
+  if (!accepted.includes("workers") && ("workers" in options || "workerPolicy" in options)) {
+    throw new TypeError(
+      `${call} cannot take { workers } or { workerPolicy }: each worker process listens itself; call serve(listenOptions, handler, { workers }) instead`,
+    );
+  }
+  checkKnownKeys(call, options, accepted);
+}
+
+/** Checks `serve`'s handler and options; returns the options with their defaults. */
+export function checkServeArguments(
+  handler: unknown,
+  options: ServeOptions | undefined,
+  call = "serve(handler, options)",
+) {
+  checkFunction("serve(handler)", handler);
+  checkServeOptionKeys(call, options);
   const maxConnections =
     options?.maxConnections === undefined
       ? Number.POSITIVE_INFINITY

@@ -41,19 +41,32 @@ describe("unknown option keys", () => {
 
   test("serve and listener.serve", () =>
     run(async () => {
-      const message = `serve(handler, options) got an unknown option "worker"; the accepted ones are ${SERVE}`;
+      // serve() takes the worker options too, so a misspelt `workers` is told the right name.
       await rejects(
         serve(LOCALHOST, () => {}, { worker: 2 } as never),
         TypeError,
-        message,
+        `serve(options, handler, serveOptions) got an unknown option "worker"; the accepted ones are ${SERVE}, workers, workerPolicy`,
       );
       await using listener = await listen(LOCALHOST);
       await rejects(
         listener.serve(() => {}, { worker: 2 } as never),
         TypeError,
-        message,
+        `serve(handler, options) got an unknown option "worker"; the accepted ones are ${SERVE}`,
       );
       expect(listener.closed).toBe(false); // nothing half-done: the listener is untouched
+    }));
+
+  test("listener.serve refuses the worker options, saying where they go", () =>
+    run(async () => {
+      await using listener = await listen(LOCALHOST);
+      for (const options of [{ workers: 2 }, { workerPolicy: {} }]) {
+        await rejects(
+          listener.serve(() => {}, options as never),
+          TypeError,
+          "serve(handler, options) cannot take { workers } or { workerPolicy }: each worker process listens itself; call serve(listenOptions, handler, { workers }) instead",
+        );
+      }
+      expect(listener.closed).toBe(false);
     }));
 
   test("tls of listen and connect", async () => {
@@ -88,7 +101,7 @@ describe("unknown option keys", () => {
       rejects(
         serve(LOCALHOST, () => {}, [] as never),
         TypeError,
-        "serve(handler, options) must get an object, got array(0)",
+        "serve(options, handler, serveOptions) must get an object, got array(0)",
       ),
     );
   });

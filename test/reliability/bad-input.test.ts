@@ -198,7 +198,7 @@ const netCases: Case[] = [
     call: 'serve(options, handler, "fast")',
     attempt: () => serve(LOCALHOST, handler, bad("fast")),
     error: TypeError,
-    message: 'serve(handler, options) must get an object, got "fast"',
+    message: 'serve(options, handler, serveOptions) must get an object, got "fast"',
   },
   {
     call: "listener.serve(undefined)",
