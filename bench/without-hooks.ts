@@ -1,28 +1,37 @@
 /**
- * A copy of giambio whose scheduler has no debugger hook sites, to measure what those sites
- * cost when no debugger is installed. The copy lives in a temporary folder; every
- * `this.#hooks !== null` test in scheduler.ts becomes `false`, so the JIT drops the branches
+ * A copy of giambio whose core has no debugger hook sites, to measure what those sites cost
+ * when no debugger is installed. The copy lives in a temporary folder; every hook test (see
+ * `HOOK_TESTS`) in every file of src/core becomes `false`, so the JIT drops the branches
  * entirely, exactly as if the sites had never been written.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 type Giambio = typeof import("../src/index.ts");
 
-const HOOK_TEST = "this.#hooks !== null";
+/** How the core tests "is a debugger installed?"; a hook site written otherwise must be added. */
+const HOOK_TESTS = ["this.#hooks !== null"];
 
 /** Imports the hook-free copy (made once per process); removed when the process exits. */
 export async function importWithoutHooks(): Promise<Giambio> {
   const dir = mkdtempSync(join(tmpdir(), "giambio-no-hooks-"));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   cpSync(new URL("../src", import.meta.url).pathname, join(dir, "src"), { recursive: true });
-  const scheduler = join(dir, "src", "core", "scheduler.ts");
-  const source = readFileSync(scheduler, "utf8");
-  const sites = source.split(HOOK_TEST).length - 1;
+  const core = join(dir, "src", "core");
+  let sites = 0;
+  for (const name of readdirSync(core)) {
+    if (!name.endsWith(".ts")) continue;
+    const file = join(core, name);
+    let source = readFileSync(file, "utf8");
+    for (const test of HOOK_TESTS) {
+      sites += source.split(test).length - 1;
+      source = source.replaceAll(test, "false");
+    }
+    writeFileSync(file, source);
+  }
   // If the hook sites were rewritten differently, this measurement would silently compare
-  // the scheduler with itself: refuse instead.
-  if (sites < 10) throw new Error(`expected the hook sites in scheduler.ts, found ${sites}`);
-  writeFileSync(scheduler, source.replaceAll(HOOK_TEST, "false"));
+  // the core with itself: refuse instead.
+  if (sites < 10) throw new Error(`expected the hook sites in src/core, found ${sites}`);
   return (await import(join(dir, "src", "index.ts"))) as Giambio;
 }

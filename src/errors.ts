@@ -79,7 +79,8 @@ export class KeyboardInterrupt extends GiambioError {
   }
 }
 
-function summarize(error: unknown): string {
+/** "Name: message" of an error, for messages that quote another error. */
+export function summarize(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 

@@ -7,11 +7,19 @@ export { type Clock, MockClock } from "./clock.ts";
 export { currentTask } from "./core/context.ts";
 export { shield, skipAfter, withTimeout } from "./core/deadlines.ts";
 export { BaseDebugger } from "./core/debugger.ts";
-export { Pool, type PoolOptions, withPool } from "./core/pool.ts";
-export { run } from "./core/run.ts";
-export { Scheduler, type SchedulerOptions } from "./core/scheduler.ts";
+export {
+  type Blocker,
+  checkCancelled,
+  park,
+  refuseWait,
+  wake,
+  wakeWithError,
+} from "./core/park.ts";
+export { type Pool, type PoolOptions, withPool } from "./core/pool.ts";
+export { run, Scheduler } from "./core/run.ts";
+export type { SchedulerOptions } from "./core/scheduler.ts";
 export { checkpoint, clock, sleep, sleepForever, sleepUntil } from "./core/sleep.ts";
-export { Task, type TaskState } from "./core/task.ts";
+export type { Task, TaskState } from "./core/task.ts";
 export { currentSignal, until } from "./core/until.ts";
 export {
   BrokenResourceError,

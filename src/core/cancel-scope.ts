@@ -8,15 +8,19 @@
  * (`cancelledScope`) and raises `CancelledError` again, until the code leaves the scope.
  * A shielded scope stops both the wake-up walk and the lookup.
  */
-import type { Task } from "./task.ts";
+import { type CancelReason, cancelledError, DEADLINE, EXPLICIT } from "./cancel-reason.ts";
+import type { TaskInternal } from "./task.ts";
 import type { TimerEntry } from "./timers.ts";
 
 export class CancelScope {
   /** @internal The task whose code runs directly in this scope. */
-  readonly owner: Task;
-  /** @internal `cancel()` has been called (directly, by a deadline, or by a failing child). */
-  cancelCalled = false;
-  /** @internal The scope's deadline fired. */
+  readonly owner: TaskInternal;
+  /** @internal Why the scope was cancelled (the first reason given); null while it is not. */
+  cancelReason: CancelReason | null = null;
+  /**
+   * @internal The scope's deadline fired. Kept apart from the reason: a deadline passing
+   * after an explicit cancel still means "timed out" to `withTimeout`.
+   */
   timedOut = false;
 
   // Children are an intrusive doubly linked list: O(1) attach and detach with no allocation,
@@ -32,10 +36,10 @@ export class CancelScope {
    */
   constructor(
     /** @internal */ readonly parent: CancelScope | null,
-    owner: Task | null,
+    owner: TaskInternal | null,
     /** @internal */ readonly shielded = false,
   ) {
-    this.owner = owner ?? (this as unknown as Task);
+    this.owner = owner ?? (this as unknown as TaskInternal);
     if (parent !== null) {
       const first = parent.#firstChild;
       this.#next = first;
@@ -60,17 +64,22 @@ export class CancelScope {
    * Returns at once.
    */
   cancel(): void {
-    if (this.cancelCalled) return;
-    this.cancelCalled = true;
+    this.cancelWith(EXPLICIT);
+  }
+
+  /** @internal `cancel()` recording `reason`; a no-op if the scope is already cancelled. */
+  cancelWith(reason: CancelReason): void {
+    if (this.cancelReason !== null) return;
+    this.cancelReason = reason;
     const scheduler = this.owner.scheduler;
     const stack: CancelScope[] = [this];
     for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
-      scope.#controller?.abort(scheduler.cancelledError(scope.owner, this));
+      scope.#controller?.abort(cancelledError(scope.owner, this));
       const owner = scope.owner;
       if (owner.scope === scope) scheduler.cancelWait(owner, this);
       for (let child = scope.#firstChild; child !== null; child = child.#next) {
         // A shielded child is immune; an already cancelled one was handled when it was.
-        if (!child.shielded && !child.cancelCalled) stack.push(child);
+        if (!child.shielded && child.cancelReason === null) stack.push(child);
       }
     }
   }
@@ -81,7 +90,7 @@ export class CancelScope {
       this.#controller = new AbortController();
       const cancelled = cancelledScope(this);
       if (cancelled !== null) {
-        this.#controller.abort(this.owner.scheduler.cancelledError(this.owner, cancelled));
+        this.#controller.abort(cancelledError(this.owner, cancelled));
       }
     }
     return this.#controller.signal;
@@ -108,7 +117,7 @@ export class CancelScope {
  */
 export function cancelledScope(scope: CancelScope): CancelScope | null {
   for (let s: CancelScope | null = scope; s !== null; s = s.parent) {
-    if (s.cancelCalled) return s;
+    if (s.cancelReason !== null) return s;
     if (s.shielded) return null;
   }
   return null;
@@ -126,6 +135,6 @@ export class Deadline implements TimerEntry {
 
   fire(): void {
     this.scope.timedOut = true;
-    this.scope.cancel();
+    this.scope.cancelWith(DEADLINE);
   }
 }

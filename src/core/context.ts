@@ -6,12 +6,12 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { GiambioError } from "../errors.ts";
-import type { Task } from "./task.ts";
+import type { Task, TaskInternal } from "./task.ts";
 
-export const taskContext = new AsyncLocalStorage<Task>();
+export const taskContext = new AsyncLocalStorage<TaskInternal>();
 
 /** The calling task, or `undefined` outside a running loop. */
-export function maybeCurrentTask(): Task | undefined {
+export function maybeCurrentTask(): TaskInternal | undefined {
   const task = taskContext.getStore();
   // A finished task's context can leak into callbacks it registered (a setTimeout, say);
   // those callbacks are not part of the task any more.
@@ -19,7 +19,7 @@ export function maybeCurrentTask(): Task | undefined {
 }
 
 /** The calling task. Outside a running loop → `GiambioError("giambio is not running")`. */
-export function currentTask(): Task {
+export function currentTaskInternal(): TaskInternal {
   const task = maybeCurrentTask();
   if (task === undefined) {
     throw new GiambioError(
@@ -28,3 +28,9 @@ export function currentTask(): Task {
   }
   return task;
 }
+
+/**
+ * The calling task, as users see it (the package's `currentTask`): the same function, typed
+ * with the public `Task` interface. Outside a running loop → `GiambioError`.
+ */
+export const currentTask: () => Task = currentTaskInternal;

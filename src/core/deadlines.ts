@@ -4,7 +4,7 @@
  */
 import { checkDuration, checkFunction } from "../arguments.ts";
 import { CancelScope } from "./cancel-scope.ts";
-import { currentTask } from "./context.ts";
+import { currentTaskInternal } from "./context.ts";
 import { type Pool, runPool } from "./pool.ts";
 
 /**
@@ -46,7 +46,7 @@ export function skipAfter<T>(
  */
 export async function shield<T>(body: () => T | PromiseLike<T>): Promise<T> {
   checkFunction("shield(body)", body);
-  const task = currentTask();
+  const task = currentTaskInternal();
   const scope = new CancelScope(task.scope, task, true);
   task.scope = scope;
   try {

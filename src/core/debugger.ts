@@ -5,8 +5,8 @@
  *
  * A *step* is one stretch of a task's code between two suspensions, as the loop drives it:
  * it begins when the loop resumes the task (or starts it) and ends when the task parks on a
- * giambio wait or its function settles. A spawned child's first step runs inside `spawn()`,
- * nested in the parent's step. If a task awaits a promise giambio does not know about
+ * giambio wait or its function settles. Steps never nest: a spawned child's first step runs
+ * inside `spawn()`, so the spawner's step is closed before it and a new one opened after. If a task awaits a promise giambio does not know about
  * (without `until`), its step is closed when the loop moves on, and the code that runs when
  * that promise settles belongs to no step.
  */

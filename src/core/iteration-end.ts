@@ -5,7 +5,7 @@
  * call (one syscall instead of several) without adding latency: nothing waits longer than
  * the iteration that produced it.
  */
-import type { Task } from "./task.ts";
+import type { Task, TaskInternal } from "./task.ts";
 
 export interface AtIterationEnd {
   /** Called once, at the end of the iteration during which it was registered. Must not throw. */
@@ -18,10 +18,10 @@ export interface AtIterationEnd {
  * the loop's steps): the caller should then do the work at once.
  */
 export function deferToIterationEnd(task: Task, callback: AtIterationEnd): boolean {
-  return task.scheduler.deferToIterationEnd(callback);
+  return (task as TaskInternal).scheduler.deferToIterationEnd(callback);
 }
 
 /** The number of the loop's iteration in progress (they only grow), or -1 when none is. */
 export function currentIteration(task: Task): number {
-  return task.scheduler.iteration;
+  return (task as TaskInternal).scheduler.iteration;
 }

@@ -14,7 +14,7 @@
  * undo step 1 — and rejects the promise with `CancelledError`. A fix to cancellation is made
  * here, once, never patched into each primitive.
  */
-import type { Task } from "./task.ts";
+import type { Task, TaskInternal } from "./task.ts";
 
 export interface Blocker {
   /**
@@ -36,17 +36,20 @@ export interface Blocker {
  * to `wake`, rejects with the error given to `wakeWithError`, or with `CancelledError`.
  */
 export function park<T>(task: Task, blocker: Blocker): Promise<T> {
-  return task.scheduler.park<T>(task, blocker);
+  const internal = task as TaskInternal;
+  return internal.scheduler.park<T>(internal, blocker);
 }
 
 /** Wakes a parked task with `value`; a no-op when the task is not parked. */
 export function wake(task: Task, value?: unknown): void {
-  task.scheduler.wake(task, value);
+  const internal = task as TaskInternal;
+  internal.scheduler.wake(internal, value);
 }
 
 /** Wakes a parked task so that its wait rejects with `error`. */
 export function wakeWithError(task: Task, error: unknown): void {
-  task.scheduler.wakeWithError(task, error);
+  const internal = task as TaskInternal;
+  internal.scheduler.wakeWithError(internal, error);
 }
 
 /**
@@ -57,10 +60,12 @@ export function wakeWithError(task: Task, error: unknown): void {
  * task in the *same* structure cannot be told apart from the first; this check avoids it.
  */
 export function refuseWait(task: Task): Promise<never> | null {
-  return task.scheduler.refuseWait(task);
+  const internal = task as TaskInternal;
+  return internal.scheduler.refuseWait(internal);
 }
 
 /** `CancelledError` (rejected) if `task` is in a cancelled scope, else null: a cancellation point. */
 export function checkCancelled(task: Task): Promise<never> | null {
-  return task.scheduler.checkCancelled(task);
+  const internal = task as TaskInternal;
+  return internal.scheduler.checkCancelled(internal);
 }

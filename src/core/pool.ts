@@ -11,9 +11,9 @@
 import { checkDuration, checkFunction, checkOptions } from "../arguments.ts";
 import { CancelledError, describe, ErrorGroup, GiambioError, TooSlowError } from "../errors.ts";
 import { CancelScope, Deadline } from "./cancel-scope.ts";
-import { currentTask } from "./context.ts";
+import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, wake } from "./park.ts";
-import { Task } from "./task.ts";
+import { type Task, TaskInternal } from "./task.ts";
 
 export interface PoolOptions {
   /** A deadline in ms: at it everything in the pool is cancelled and it rejects with `TooSlowError`. */
@@ -23,7 +23,37 @@ export interface PoolOptions {
 /** What a pool does when its deadline fired: reject (`withTimeout`) or resolve undefined (`skipAfter`). */
 export type OnTimeout = "throw" | "skip";
 
-export class Pool implements Blocker {
+/** A pool as its users see it: what `withPool`, `withTimeout` and `skipAfter` give their body. */
+export interface Pool {
+  /**
+   * Starts `fn(...args)` as a child task and returns it. The child runs to its first
+   * suspension before `spawn` returns. Its name is `fn.name`, or `task-<id>`.
+   */
+  spawn<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    ...args: A
+  ): Task<Awaited<R>>;
+  /** `spawn` with an explicit task name (shown by the debugger and in deadlock reports). */
+  spawnNamed<A extends unknown[], R>(
+    name: string,
+    fn: (...args: A) => R | PromiseLike<R>,
+    ...args: A
+  ): Task<Awaited<R>>;
+  /**
+   * Cancels the body and every child. Returns at once. Level-triggered: every later
+   * checkpoint inside the pool raises `CancelledError` until the pool exits.
+   */
+  cancel(): void;
+  /** The children that are still running. */
+  readonly tasks: Task[];
+  /** The pool's deadline fired. */
+  readonly timedOut: boolean;
+  /** The pool was cancelled (by `cancel()`, its deadline, or a failing child). */
+  readonly cancelled: boolean;
+}
+
+/** The pool behind the `Pool` interface: its scope, children, errors and deadline. */
+export class PoolInternal implements Pool, Blocker {
   /** @internal */
   readonly scope: CancelScope;
   /** Children still running (enumerated through the scope tree when asked, see `tasks`). */
@@ -37,7 +67,7 @@ export class Pool implements Blocker {
   readonly cancellable = false;
 
   /** @internal Use `withPool`. */
-  constructor(owner: Task, timeout: number) {
+  constructor(owner: TaskInternal, timeout: number) {
     this.scope = new CancelScope(owner.scope, owner);
     this.#timeout = timeout;
     if (timeout !== Number.POSITIVE_INFINITY) {
@@ -82,7 +112,7 @@ export class Pool implements Blocker {
       );
     }
     const scheduler = this.scope.owner.scheduler;
-    const task = new Task(scheduler, name, this, this.scope);
+    const task = new TaskInternal(scheduler, name, this, this.scope);
     this.#live++;
     scheduler.spawn(task, fn as (...args: never[]) => unknown, args);
     return task as Task<Awaited<R>>;
@@ -98,7 +128,7 @@ export class Pool implements Blocker {
 
   /** The children that are still running. */
   get tasks(): Task[] {
-    const tasks: Task[] = [];
+    const tasks: TaskInternal[] = [];
     this.scope.forEachChild((child) => {
       const task = child.owner;
       if (task === child && task.pool === this) tasks.push(task);
@@ -113,14 +143,14 @@ export class Pool implements Blocker {
 
   /** The pool was cancelled (by `cancel()`, its deadline, or a failing child). */
   get cancelled(): boolean {
-    return this.scope.cancelCalled;
+    return this.scope.cancelReason !== null;
   }
 
   /** @internal A child's function has settled. */
-  childFinished(task: Task): void {
+  childFinished(task: TaskInternal): void {
     this.#live--;
     // A task cancelled on its own (task.cancel()) ending with CancelledError is no error.
-    if (task.state === "failed" || (task.state === "cancelled" && !task.cancelCalled)) {
+    if (task.state === "failed" || (task.state === "cancelled" && task.cancelReason === null)) {
       this.fail(task.error);
     }
     if (this.#live === 0 && this.#waitingForChildren) wake(this.scope.owner);
@@ -129,7 +159,7 @@ export class Pool implements Blocker {
   /** @internal Records an error of the body or a child; a real error cancels the pool. */
   fail(error: unknown): void {
     if (!this.#errors.includes(error)) this.#errors.push(error);
-    if (!(error instanceof CancelledError)) this.scope.cancel();
+    if (!(error instanceof CancelledError)) this.scope.cancelWith({ kind: "failure", error });
   }
 
   /** @internal Waits for the children, leaves the scope and settles the pool's outcome. */
@@ -143,12 +173,11 @@ export class Pool implements Blocker {
     this.#finished = true;
     if (owner.scope !== this.scope) {
       // The body returned while a scope it opened is still open (an un-awaited withPool).
-      owner.scope.cancel();
-      this.fail(
-        new GiambioError(
-          "a pool's body returned inside a pool or scope it never left: await every withPool(), withTimeout(), skipAfter() and shield()",
-        ),
+      const error = new GiambioError(
+        "a pool's body returned inside a pool or scope it never left: await every withPool(), withTimeout(), skipAfter() and shield()",
       );
+      owner.scope.cancelWith({ kind: "failure", error });
+      this.fail(error);
     }
     owner.scope = this.scope.parent as CancelScope;
     this.scope.detach();
@@ -164,7 +193,7 @@ export class Pool implements Blocker {
     if (errors.length === 0) return value;
     // Only CancelledErrors. If this pool caused them they are absorbed here; otherwise they
     // belong to an outer scope and travel on to it.
-    if (!this.scope.cancelCalled) throw errors[0];
+    if (this.scope.cancelReason === null) throw errors[0];
     // A timeout is reported only when the deadline's cancellation actually cut something short
     // (trio's `cancelled_caught`): a body whose wait completed just before the deadline keeps
     // its value, so "timed out" never means "maybe it happened anyway".
@@ -212,8 +241,8 @@ export async function runPool<T>(
   timeout: number,
   onTimeout: OnTimeout,
 ): Promise<T | undefined> {
-  const task = currentTask();
-  const pool = new Pool(task, timeout);
+  const task = currentTaskInternal();
+  const pool = new PoolInternal(task, timeout);
   task.scope = pool.scope;
   let value: T | undefined;
   try {

@@ -29,16 +29,31 @@
  * `GiambioError` naming each blocked task. With an autojumping `MockClock`, "only timers
  * left" jumps virtual time to the next deadline instead. Both checks run in the turn, after
  * the microtask queue has drained, so code still on its way to a wake-up is never misjudged.
+ *
+ * ## Manual mode
+ * `start()` + `tick()` (giambio's `loop=False`) drive the same loop one iteration per call
+ * instead of letting it run on by itself. Search for `#manual` to see its special cases:
+ * - a wake-up while idle resolves the waiting `tick()` instead of starting an iteration
+ *   (`#kickIfIdle`);
+ * - the end of an iteration resolves the `tick()` in progress instead of going on or idling
+ *   (`#endIteration`);
+ * - the turn never starts an iteration, an autojump or a deadlock check (`#onTurn`): `tick()`
+ *   does those itself, before waiting;
+ * - the run's outcome is read from the root task, so its promise is never left unhandled
+ *   (`start`), and a pending `tick()` resolves when the run ends (`#finishRun`).
  */
 import { checkBoolean, checkFunction, checkOptions } from "../arguments.ts";
 import { type Clock, MockClock, realClock } from "../clock.ts";
 import { CancelledError, describe, GiambioError, KeyboardInterrupt } from "../errors.ts";
+import { type CancelReason, cancelledError, stopError } from "./cancel-reason.ts";
 import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
+import { deadlockError } from "./deadlock.ts";
 import { BaseDebugger } from "./debugger.ts";
 import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
-import { Task } from "./task.ts";
+import { SleepTimer } from "./sleep-timer.ts";
+import { TaskInternal } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timers.ts";
 
 /**
@@ -62,16 +77,16 @@ type Hook = Exclude<keyof BaseDebugger, "constructor">;
 /** What a wait-free loop does next, decided after the microtask queue drained. */
 type IdleAction = "wait" | "jump" | "deadlock";
 
-export class Scheduler {
+export class Loop {
   readonly clock: Clock;
   readonly handleSignals: boolean;
   #hooks: BaseDebugger | null;
   readonly #mockClock: MockClock | null;
 
-  #ready: Task[] = [];
-  #batch: Task[] = [];
+  #ready: TaskInternal[] = [];
+  #batch: TaskInternal[] = [];
   #batchIndex = 0;
-  #stepping: Task | null = null;
+  #stepping: TaskInternal | null = null;
   #iterating = false;
   #stepsSinceTurn = 0;
   /** Counts iterations, so that callers can tell whether two things happen in the same one. */
@@ -86,6 +101,8 @@ export class Scheduler {
   #bunTimer: ReturnType<typeof setTimeout> | null = null;
   #bunTimerDeadline = Number.POSITIVE_INFINITY;
 
+  /** Debugger only: the child whose first step runs inside `spawn()` right now. */
+  #firstStep: TaskInternal | null = null;
   /** Tasks resumed or started that have neither parked nor finished. */
   #running = 0;
   /** Parked tasks that something outside the loop will wake (I/O, `until`). */
@@ -94,12 +111,10 @@ export class Scheduler {
   #ioTimeout: number | null = null;
 
   #status: "new" | "running" | "done" = "new";
-  #root: Task | null = null;
+  #root: TaskInternal | null = null;
   /** The root's function and arguments until its first step starts it. */
   #rootStart: { fn: (...args: never[]) => unknown; args: unknown[] } | null = null;
   #outcome: PromiseWithResolvers<unknown> | null = null;
-  /** Why the whole tree is being cancelled (SIGINT, deadlock), if it is. */
-  #stopReason: Error | null = null;
   #manual = false;
   /** Manual mode: resolves the pending `tick()` when its iteration ends. */
   #tickEnd: (() => void) | null = null;
@@ -131,7 +146,7 @@ export class Scheduler {
 
   // ---------------------------------------------------------------- running
 
-  /** Runs `main(...args)` as the root task; resolves with its value, rejects with its error. */
+  /** See `Scheduler.run` (run.ts), the public facade of these three. */
   run<A extends unknown[], T>(
     main: (...args: A) => T | PromiseLike<T>,
     ...args: A
@@ -151,11 +166,11 @@ export class Scheduler {
   start<A extends unknown[], T>(
     main: (...args: A) => T | PromiseLike<T>,
     ...args: A
-  ): Task<Awaited<T>> {
+  ): TaskInternal<Awaited<T>> {
     const root = this.#begin(main, args, true);
     // In manual mode the outcome is read from the root task; never leave it unhandled.
     this.#outcome?.promise.catch(() => {});
-    return root as Task<Awaited<T>>;
+    return root as TaskInternal<Awaited<T>>;
   }
 
   /**
@@ -192,18 +207,17 @@ export class Scheduler {
     return this.#status === "running";
   }
 
-  #begin(main: (...args: never[]) => unknown, args: unknown[], manual: boolean): Task {
+  #begin(main: (...args: never[]) => unknown, args: unknown[], manual: boolean): TaskInternal {
     checkFunction(manual ? "start(main)" : "run(main)", main);
     const current = maybeCurrentTask();
     if (current !== undefined) {
       throw new GiambioError(
-        `run() cannot be nested: giambio is already running (called from task '${current.name}'); spawn a task in a pool instead`,
+        `${manual ? "start()" : "run()"} cannot be nested: giambio is already running (called from task '${current.name}'); spawn a task in a pool instead`,
       );
     }
     if (this.#status === "running") throw new GiambioError("this Scheduler is already running");
     this.#status = "running";
     this.#manual = manual;
-    this.#stopReason = null;
     // A scheduler can run again; nothing of an earlier run (say, one given up on after a
     // deadlock) may leak into this one.
     this.#timers = new TimerHeap();
@@ -211,7 +225,7 @@ export class Scheduler {
     this.#externalWaits = 0;
     this.#stepsSinceTurn = 0;
     this.#outcome = Promise.withResolvers();
-    const root = new Task(this, main.name || "main", null, null);
+    const root = new TaskInternal(this, main.name || "main", null, null);
     this.#rootStart = { fn: main, args };
     this.#root = root;
     this.#attach();
@@ -230,8 +244,8 @@ export class Scheduler {
     if (this.handleSignals) {
       onSigint = () => {
         // A second Ctrl+C while the tree unwinds means "now".
-        if (this.#stopReason instanceof KeyboardInterrupt) process.exit(130);
-        this.#stop(new KeyboardInterrupt());
+        if (this.#root?.cancelReason?.kind === "interrupt") process.exit(130);
+        this.stop({ kind: "interrupt", error: new KeyboardInterrupt() });
       };
       process.on("SIGINT", onSigint);
     }
@@ -241,14 +255,16 @@ export class Scheduler {
     };
   }
 
-  /** Cancels the whole tree; `run` will reject with `reason`. */
-  #stop(reason: Error): void {
-    this.#stopReason ??= reason;
-    this.#root?.cancel();
+  /**
+   * @internal Cancels the whole tree; `run` will reject with `reason.error` (unless the root
+   * fails with an error of its own). A no-op if the root is already cancelled.
+   */
+  stop(reason: CancelReason & { error: Error }): void {
+    this.#root?.cancelWith(reason);
   }
 
   /** The root task has settled (or been given up on): close the step and settle the run. */
-  #finishRun(root: Task): void {
+  #finishRun(root: TaskInternal): void {
     if (this.#atIterationEnd.length > 0) this.#runIterationEnd();
     if (this.#stepping !== null) {
       const task = this.#stepping;
@@ -278,19 +294,30 @@ export class Scheduler {
   // ---------------------------------------------------------------- tasks
 
   /** @internal Starts `task` (a new child) now: it runs to its first suspension. */
-  spawn(task: Task, fn: (...args: never[]) => unknown, args: unknown[]): void {
+  spawn(task: TaskInternal, fn: (...args: never[]) => unknown, args: unknown[]): void {
     this.#running++;
     if (this.#hooks === null) {
       this.#startTask(task, fn, args);
       return;
     }
+    // The child's first step runs inside spawn(), but steps never nest for the debugger: the
+    // open step (the spawner's, or a child's first step spawning again) is closed around it
+    // and reopened after, so a profiler that times steps counts each stretch once.
+    const outer = this.#firstStep ?? this.#stepping;
+    if (outer !== null) this.#emit("afterTaskStep", outer);
     this.#emit("onTaskSpawn", task);
+    this.#firstStep = task;
     this.#emit("beforeTaskStep", task);
-    this.#startTask(task, fn, args);
-    this.#emit("afterTaskStep", task);
+    try {
+      this.#startTask(task, fn, args);
+    } finally {
+      this.#emit("afterTaskStep", task);
+      this.#firstStep = outer === this.#stepping ? null : outer;
+      if (outer !== null) this.#emit("beforeTaskStep", outer);
+    }
   }
 
-  #startTask(task: Task, fn: (...args: never[]) => unknown, args: unknown[]): void {
+  #startTask(task: TaskInternal, fn: (...args: never[]) => unknown, args: unknown[]): void {
     let result: unknown;
     startingFn = fn as (...args: unknown[]) => unknown;
     startingArgs = args;
@@ -306,7 +333,7 @@ export class Scheduler {
     );
   }
 
-  #finishTask(task: Task, value: unknown, error: unknown, failed: boolean): void {
+  #finishTask(task: TaskInternal, value: unknown, error: unknown, failed: boolean): void {
     this.#running--;
     if (task.scope !== task) {
       // The function returned while a scope it opened is still open: a withPool/withTimeout/
@@ -315,17 +342,16 @@ export class Scheduler {
       error = new GiambioError(
         `task '${task.name}' finished inside a pool or scope it never left: await every withPool(), withTimeout(), skipAfter() and shield()`,
       );
-      task.scope.cancel();
+      task.scope.cancelWith({ kind: "failure", error });
     }
-    if (
-      task === this.#root &&
-      this.#stopReason !== null &&
-      (!failed || error instanceof CancelledError)
-    ) {
-      // The tree was cancelled because of SIGINT or a deadlock: that is how the run ended
+    if (task === this.#root && (!failed || error instanceof CancelledError)) {
+      // The tree was stopped (SIGINT, shutdown, a deadlock): that is how the run ended
       // (unless main failed with an error of its own, which must not be lost).
-      failed = true;
-      error = this.#stopReason;
+      const stop = stopError(task.cancelReason);
+      if (stop !== null) {
+        failed = true;
+        error = stop;
+      }
     }
     if (failed) {
       task.error = error;
@@ -353,7 +379,7 @@ export class Scheduler {
   // ---------------------------------------------------------------- parking
 
   /** @internal See `park()` in park.ts. */
-  park<T>(task: Task, blocker: Blocker): Promise<T> {
+  park<T>(task: TaskInternal, blocker: Blocker): Promise<T> {
     if (task.blocker !== null) {
       if (blocker !== task.blocker) blocker.abortWait(task);
       return this.#alreadyWaiting(task);
@@ -363,7 +389,7 @@ export class Scheduler {
       if (cancelled !== null) {
         blocker.abortWait(task);
         if (this.#hooks !== null) this.#emit("beforeCancel", task);
-        return Promise.reject(this.cancelledError(task, cancelled));
+        return Promise.reject(cancelledError(task, cancelled));
       }
     }
     task.blocker = blocker;
@@ -380,7 +406,7 @@ export class Scheduler {
    * @internal `checkpoint()`: a cancellation point that also lets every other ready task run
    * before the caller continues.
    */
-  checkpoint(task: Task): Promise<void> {
+  checkpoint(task: TaskInternal): Promise<void> {
     const refused = this.refuseWait(task);
     if (refused !== null) return refused;
     const promise = new Promise<void>(captureResolvers);
@@ -401,11 +427,11 @@ export class Scheduler {
    * @internal A rejected promise when `task` cannot start a wait now: it is in a cancelled
    * scope, or it is already parked (a wait it did not await). Call before registering.
    */
-  refuseWait(task: Task): Promise<never> | null {
+  refuseWait(task: TaskInternal): Promise<never> | null {
     return task.blocker !== null ? this.#alreadyWaiting(task) : this.checkCancelled(task);
   }
 
-  #alreadyWaiting(task: Task): Promise<never> {
+  #alreadyWaiting(task: TaskInternal): Promise<never> {
     const what = (task.blocker as Blocker).describeWait(task);
     return Promise.reject(
       new GiambioError(
@@ -415,22 +441,22 @@ export class Scheduler {
   }
 
   /** @internal A rejected `CancelledError` if `task` is in a cancelled scope, else null. */
-  checkCancelled(task: Task): Promise<never> | null {
+  checkCancelled(task: TaskInternal): Promise<never> | null {
     const cancelled = cancelledScope(task.scope);
     if (cancelled === null) return null;
     if (this.#hooks !== null) this.#emit("beforeCancel", task);
-    return Promise.reject(this.cancelledError(task, cancelled));
+    return Promise.reject(cancelledError(task, cancelled));
   }
 
   /** @internal */
-  wake(task: Task, value: unknown): void {
+  wake(task: TaskInternal, value: unknown): void {
     if (!this.#unpark(task)) return;
     task.wakeValue = value;
     this.#makeReady(task);
   }
 
   /** @internal */
-  wakeWithError(task: Task, error: unknown): void {
+  wakeWithError(task: TaskInternal, error: unknown): void {
     if (!this.#unpark(task)) return;
     task.wakeValue = error;
     task.wakeFailed = true;
@@ -438,27 +464,15 @@ export class Scheduler {
   }
 
   /** @internal Delivers the cancellation of `scope` to `task` if it is parked cancellably. */
-  cancelWait(task: Task, scope: CancelScope): void {
+  cancelWait(task: TaskInternal, scope: CancelScope): void {
     const blocker = task.blocker;
     if (blocker === null || !blocker.cancellable) return;
     blocker.abortWait(task);
     if (this.#hooks !== null) this.#emit("beforeCancel", task);
-    this.wakeWithError(task, this.cancelledError(task, scope));
+    this.wakeWithError(task, cancelledError(task, scope));
   }
 
-  /** @internal The error a checkpoint of `task` raises because `scope` was cancelled. */
-  cancelledError(task: Task, scope: CancelScope): CancelledError {
-    const why = scope.timedOut
-      ? "its deadline passed"
-      : scope === this.#root && this.#stopReason !== null
-        ? this.#stopReason.message
-        : scope === task
-          ? "task.cancel() was called"
-          : "its scope was cancelled";
-    return new CancelledError(`task '${task.name}' was cancelled: ${why}`);
-  }
-
-  #unpark(task: Task): boolean {
+  #unpark(task: TaskInternal): boolean {
     const blocker = task.blocker;
     if (blocker === null) return false;
     task.blocker = null;
@@ -479,7 +493,7 @@ export class Scheduler {
   }
 
   /** @internal Parks `task` until `deadline` on the scheduler's clock. */
-  sleepUntil(task: Task, deadline: number, requested: number): Promise<void> {
+  sleepUntil(task: TaskInternal, deadline: number, requested: number): Promise<void> {
     const refused = this.refuseWait(task);
     if (refused !== null) return refused;
     let timer = task.sleepTimer as SleepTimer | null;
@@ -554,7 +568,7 @@ export class Scheduler {
 
   // ---------------------------------------------------------------- the loop
 
-  #makeReady(task: Task): void {
+  #makeReady(task: TaskInternal): void {
     this.#ready.push(task);
     if (this.#hooks !== null) this.#emit("onTaskSchedule", task, 0);
     if (this.#iterating) {
@@ -595,7 +609,7 @@ export class Scheduler {
       this.#endIteration();
       return;
     }
-    const task = batch[index] as Task;
+    const task = batch[index] as TaskInternal;
     this.#batchIndex = index + 1;
     this.#stepsSinceTurn++;
     this.#stepping = task;
@@ -607,7 +621,7 @@ export class Scheduler {
     this.#resume(task);
   }
 
-  #resume(task: Task): void {
+  #resume(task: TaskInternal): void {
     if (task === this.#root && this.#rootStart !== null) {
       const { fn, args } = this.#rootStart;
       this.#rootStart = null;
@@ -634,12 +648,12 @@ export class Scheduler {
    * while the loop was idle, the loop looks again at what it waits for: the task may have
    * added a timer, or been the last thing that could wake the others.
    */
-  #afterPark(task: Task): void {
+  #afterPark(task: TaskInternal): void {
     if (task === this.#stepping) this.#endStep(task);
     else if (!this.#iterating && this.#status === "running") this.#goIdle();
   }
 
-  #endStep(task: Task): void {
+  #endStep(task: TaskInternal): void {
     this.#stepping = null;
     if (this.#hooks !== null) this.#emit("afterTaskStep", task);
     this.#nextStep();
@@ -767,23 +781,14 @@ export class Scheduler {
    * deadlocks (a shielded wait), give up on the tree and reject now.
    */
   #deadlock(): void {
-    const root = this.#root as Task;
-    const waits: string[] = [];
-    root.walk((scope) => {
-      const task = scope.owner;
-      if (task.scope === scope && task.blocker !== null) {
-        waits.push(`'${task.name}' waits on ${task.blocker.describeWait(task)}`);
-      }
-    });
-    const error = new GiambioError(
-      `deadlock: every task is blocked and nothing can wake them (no timer, no I/O, no until() in flight): ${waits.join("; ")}`,
-    );
-    if (this.#stopReason === null) {
-      this.#stop(error);
+    const root = this.#root as TaskInternal;
+    if (root.cancelReason === null) {
+      this.stop({ kind: "deadlock", error: deadlockError(root) });
       return;
     }
+    // The tree was already unwinding (stopped, or the root cancelled) and that deadlocked.
     root.state = "failed";
-    root.error = this.#stopReason;
+    root.error = stopError(root.cancelReason) ?? deadlockError(root);
     root.settle();
     this.#finishRun(root);
   }
@@ -835,33 +840,3 @@ const inReadyQueue: Blocker = {
   abortWait() {},
   describeWait: () => "checkpoint()",
 };
-
-/** The timer entry of a sleeping task; one per task, reused across its sleeps. */
-class SleepTimer implements TimerEntry, Blocker {
-  deadline = 0;
-  timerBucket: object | null = null;
-  timerSlot = 0;
-  requested = 0;
-  startedAt = 0;
-  readonly external = false;
-  readonly cancellable = true;
-
-  constructor(
-    readonly scheduler: Scheduler,
-    readonly task: Task,
-  ) {}
-
-  fire(): void {
-    this.scheduler.sleepEnded(this);
-    this.scheduler.wake(this.task, undefined);
-  }
-
-  abortWait(): void {
-    this.scheduler.removeTimer(this);
-    this.scheduler.sleepEnded(this);
-  }
-
-  describeWait(): string {
-    return `sleep(${this.requested})`;
-  }
-}

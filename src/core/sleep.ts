@@ -2,12 +2,12 @@
  * Sleeps and checkpoints, and the scheduler's clock. All durations are milliseconds.
  */
 import { checkDuration, checkInstant } from "../arguments.ts";
-import { currentTask } from "./context.ts";
+import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park } from "./park.ts";
 
 /** The running scheduler's clock, in ms (monotonic; virtual under `MockClock`). */
 export function clock(): number {
-  return currentTask().scheduler.clock.now();
+  return currentTaskInternal().scheduler.clock.now();
 }
 
 /**
@@ -16,7 +16,7 @@ export function clock(): number {
  */
 export function sleep(ms: number): Promise<void> {
   try {
-    const task = currentTask();
+    const task = currentTaskInternal();
     checkDuration("sleep(ms)", ms);
     const scheduler = task.scheduler;
     if (ms === 0) return scheduler.checkpoint(task);
@@ -30,7 +30,7 @@ export function sleep(ms: number): Promise<void> {
 /** Sleeps until `clock()` reaches `deadline`; a past deadline is a checkpoint. */
 export function sleepUntil(deadline: number): Promise<void> {
   try {
-    const task = currentTask();
+    const task = currentTaskInternal();
     checkInstant("sleepUntil(deadline)", deadline);
     const scheduler = task.scheduler;
     const now = scheduler.clock.now();
@@ -45,7 +45,7 @@ export function sleepUntil(deadline: number): Promise<void> {
 /** Sleeps until cancelled. */
 export function sleepForever(): Promise<never> {
   try {
-    return park(currentTask(), forever);
+    return park(currentTaskInternal(), forever);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -54,7 +54,7 @@ export function sleepForever(): Promise<never> {
 /** `sleep(0)`: a cancellation point that lets every other ready task run first. */
 export function checkpoint(): Promise<void> {
   try {
-    const task = currentTask();
+    const task = currentTaskInternal();
     return task.scheduler.checkpoint(task);
   } catch (error) {
     return Promise.reject(error);

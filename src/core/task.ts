@@ -2,6 +2,9 @@
  * A task: one async function run by the scheduler. Tasks are created only by `run` (the
  * root) and `pool.spawn` (children), so every task has a parent that waits for it.
  *
+ * Users see the `Task` interface; the loop works on `TaskInternal`, the one object behind
+ * it (a narrow public type over a wide internal one, at no cost: no wrapper per task).
+ *
  * A task is also the cancel scope of its own code (it extends `CancelScope`): `cancel()`
  * cancels it alone, and scopes it opens hang below it. Being one object instead of two
  * keeps spawning cheap, which matters when a server spawns a task per connection.
@@ -10,15 +13,46 @@ import { CancelledError, GiambioError } from "../errors.ts";
 import { CancelScope } from "./cancel-scope.ts";
 import { maybeCurrentTask } from "./context.ts";
 import type { Blocker } from "./park.ts";
-import type { Pool } from "./pool.ts";
-import type { Scheduler } from "./scheduler.ts";
+import type { PoolInternal } from "./pool.ts";
+import type { Loop } from "./scheduler.ts";
 import type { TimerEntry } from "./timers.ts";
 
 export type TaskState = "running" | "finished" | "failed" | "cancelled";
 
+/**
+ * A task as its users see it: what `pool.spawn`, `scheduler.start` and `currentTask()` return.
+ * The loop's bookkeeping lives on `TaskInternal`, which is never exported from the package.
+ */
+export interface Task<T = unknown> {
+  /** Unique in the process, increasing in creation order. */
+  readonly id: number;
+  /** `fn.name`, the name given to `spawnNamed`, or `task-<id>`. */
+  readonly name: string;
+  /** `"running"` until the function settles; `"cancelled"` when it ended with `CancelledError`. */
+  readonly state: TaskState;
+  /** The return value, once `state` is `"finished"`. */
+  readonly result: T | undefined;
+  /** The error the function ended with, once `state` is `"failed"` or `"cancelled"`. */
+  readonly error: unknown;
+  /** The task has finished, failed or been cancelled. */
+  readonly done: boolean;
+  /**
+   * Cancels this task alone. Returns at once; the task unwinds at its next checkpoint (at once
+   * if it is parked) and ends with state `"cancelled"` unless it swallows the cancellation.
+   */
+  cancel(): void;
+  /**
+   * Waits for the task to end: resolves with its value, rejects with its error (or the
+   * `CancelledError` it ended with). Any task may join any task; a cancellation point.
+   * Called outside a running loop it is a plain promise.
+   */
+  join(): Promise<T>;
+  toString(): string;
+}
+
 let nextTaskId = 1;
 
-export class Task<T = unknown> extends CancelScope implements Blocker {
+export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, Blocker {
   readonly id: number = nextTaskId++;
   readonly name: string;
   /** `"running"` until the function settles; `"cancelled"` when it ended with `CancelledError`. */
@@ -43,14 +77,14 @@ export class Task<T = unknown> extends CancelScope implements Blocker {
   /** @internal The task's sleep timer, reused across its sleeps. */
   sleepTimer: TimerEntry | null = null;
 
-  #joiners: Task[] | null = null;
+  #joiners: TaskInternal[] | null = null;
   // Typed loosely on purpose: a resolver parameter would make Task<T> invariant in T.
   #outsideJoin: PromiseWithResolvers<unknown> | null = null;
 
   constructor(
-    /** @internal */ readonly scheduler: Scheduler,
+    /** @internal */ readonly scheduler: Loop,
     name: string,
-    /** @internal The pool the task lives in (null for the root). */ readonly pool: Pool | null,
+    /** @internal The pool the task lives in (null for the root). */ readonly pool: PoolInternal | null,
     parentScope: CancelScope | null,
   ) {
     super(parentScope, null);
@@ -124,7 +158,7 @@ export class Task<T = unknown> extends CancelScope implements Blocker {
   }
 
   /** @internal Blocker: a joiner was cancelled. */
-  abortWait(joiner: Task): void {
+  abortWait(joiner: TaskInternal): void {
     const joiners = this.#joiners;
     if (joiners === null) return;
     const index = joiners.indexOf(joiner);

@@ -3,9 +3,9 @@
  * an AbortSignal that follows the caller's cancel scope.
  */
 import { describe } from "../errors.ts";
-import { currentTask } from "./context.ts";
+import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, wake, wakeWithError } from "./park.ts";
-import type { Task } from "./task.ts";
+import type { TaskInternal } from "./task.ts";
 
 /**
  * Awaits a promise giambio does not own (`fetch`, a file read) as a cancellation point: if
@@ -15,7 +15,7 @@ import type { Task } from "./task.ts";
  */
 export function until<T>(promise: PromiseLike<T>): Promise<T> {
   try {
-    const task = currentTask();
+    const task = currentTaskInternal();
     if (typeof (promise as PromiseLike<T> | null)?.then !== "function") {
       throw new TypeError(`until(promise) needs a promise or thenable, got ${describe(promise)}`);
     }
@@ -54,6 +54,6 @@ class ForeignWait implements Blocker {
  * `fetch` and friends so they stop when the task is cancelled.
  */
 export function currentSignal(): AbortSignal {
-  const task: Task = currentTask();
+  const task: TaskInternal = currentTaskInternal();
   return task.scope.signal();
 }

@@ -81,16 +81,21 @@ describe("debugger hooks", () => {
       "spawn:twoChildren",
       "schedule:twoChildren:0",
       "before:twoChildren",
+      // Steps never nest: the parent's step closes around each child's first step.
+      "after:twoChildren",
       "spawn:child",
       "before:child",
       "sleep:child:2000",
       "schedule:child:2000",
       "after:child",
+      "before:twoChildren",
+      "after:twoChildren",
       "spawn:child1",
       "before:child1",
       "sleep:child1:1000",
       "schedule:child1:1000",
       "after:child1",
+      "before:twoChildren",
       "after:twoChildren",
       "io:1000",
       "ioDone:1000",
@@ -111,6 +116,46 @@ describe("debugger hooks", () => {
       "taskExit:twoChildren",
       "after:twoChildren",
       "exit",
+    ]);
+  });
+
+  test("steps never nest, even when a child's first step spawns a grandchild", async () => {
+    const recorder = new Recorder();
+    await new Scheduler({ debugger: recorder }).run(async function main() {
+      await withPool(async (pool) => {
+        pool.spawn(async function child() {
+          await withPool(async (inner) => {
+            inner.spawn(async function grandchild() {
+              await sleep(1);
+            });
+          });
+        });
+        await sleep(1);
+      });
+    });
+    const steps = recorder.events.filter((e) => e.startsWith("before:") || e.startsWith("after:"));
+    let open: string | null = null;
+    for (const event of steps) {
+      const [kind, name] = event.split(":") as [string, string];
+      if (kind === "before") {
+        // Would fail with the old nesting: before:main, before:child, before:grandchild.
+        expect(open).toBeNull();
+        open = name;
+      } else {
+        expect(open).toBe(name);
+        open = null;
+      }
+    }
+    expect(open).toBeNull();
+    expect(steps.slice(0, 8)).toEqual([
+      "before:main",
+      "after:main",
+      "before:child",
+      "after:child",
+      "before:grandchild",
+      "after:grandchild",
+      "before:child",
+      "after:child",
     ]);
   });
 
