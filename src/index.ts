@@ -34,11 +34,31 @@ export {
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";
+export type { ByteStream } from "./net/byte-stream.ts";
 export { connect } from "./net/connect.ts";
+export {
+  type Decoded,
+  type Decoder,
+  DelimiterDecoder,
+  type DelimiterDecoderOptions,
+  type Dropped,
+  FrameTooLongError,
+  LengthPrefixedDecoder,
+  type LengthPrefixedDecoderOptions,
+  LinesDecoder,
+  type LinesDecoderOptions,
+  LineTooLongError,
+} from "./net/decoder.ts";
 export type { ConnectOptions, ListenOptions } from "./net/endpoint.ts";
 export { Listener, listen } from "./net/listener.ts";
+export {
+  MemoryStream,
+  type MemoryStreamOptions,
+  memoryStreamPair,
+} from "./net/memory-stream.ts";
+export { RECEIVE_HIGH_WATER_MARK, type ReceiveLineOptions } from "./net/receiver.ts";
 export { type ServeOptions, serve } from "./net/serve.ts";
-export { RECEIVE_HIGH_WATER_MARK, SocketStream } from "./net/stream.ts";
+export { SocketStream } from "./net/stream.ts";
 export {
   type ChannelStatistics,
   openMemoryChannel,

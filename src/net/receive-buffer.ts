@@ -3,6 +3,12 @@
  * `data` callback, kept in arrival order and never copied on the way in (Bun gives every
  * callback a fresh buffer, so holding on to it is safe). Reading hands out whole chunks or
  * views of them; only a read that spans several chunks copies.
+ *
+ * A decoder needs the unread bytes contiguous. `contiguous()` joins the chunks into one
+ * array with room to spare, and later calls append only the newly arrived chunks into that
+ * room (doubling it when full), so a frame that arrives in many chunks is copied about once,
+ * not once per chunk. Bytes handed out are never written again: appending only writes past
+ * the end of what was joined.
  */
 
 const EMPTY = new Uint8Array(0);
@@ -17,6 +23,12 @@ export class ReceiveBuffer {
   #first = 0;
   /** Bytes of `#chunks[#first]` already read. */
   #offset = 0;
+  /** The array `contiguous()` joins into, with spare room at its end, or null. */
+  #store: Uint8Array | null = null;
+  /** The view of `#store` that is `#chunks[#first]`: its bytes from `#storeStart` to `#storeEnd`. */
+  #storeView: Uint8Array | null = null;
+  #storeStart = 0;
+  #storeEnd = 0;
 
   push(chunk: Uint8Array): void {
     this.#chunks.push(chunk);
@@ -53,6 +65,63 @@ export class ReceiveBuffer {
     return out;
   }
 
+  /** Drops `n` bytes (`n <= size`) from the front. */
+  skip(n: number): void {
+    this.size -= n;
+    while (n > 0) {
+      const available = (this.#chunks[this.#first] as Uint8Array).length - this.#offset;
+      if (available > n) {
+        this.#offset += n;
+        return;
+      }
+      n -= available;
+      this.#advance();
+    }
+  }
+
+  /**
+   * Every unread byte as one array (a view of the one chunk when there is only one). The
+   * bytes stay buffered; consume them with `skip`.
+   */
+  contiguous(): Uint8Array {
+    const chunks = this.#chunks;
+    const first = this.#first;
+    const head = chunks[first];
+    if (head === undefined) return EMPTY;
+    if (first === chunks.length - 1) return this.#offset === 0 ? head : head.subarray(this.#offset);
+    const size = this.size;
+    const restStart = first + 1;
+    let store = this.#store;
+    let end: number;
+    if (
+      store !== null &&
+      head === this.#storeView &&
+      store.length - this.#storeEnd >= size - (head.length - this.#offset)
+    ) {
+      end = this.#storeEnd;
+    } else {
+      // Start a new store, twice what is needed now, holding the unread bytes.
+      store = new Uint8Array(Math.max(size * 2, 4096));
+      store.set(this.#offset === 0 ? head : head.subarray(this.#offset));
+      end = head.length - this.#offset;
+      this.#store = store;
+      this.#storeStart = 0;
+      this.#offset = 0;
+    }
+    for (let i = restStart; i < chunks.length; i++) {
+      const chunk = chunks[i] as Uint8Array;
+      store.set(chunk, end);
+      end += chunk.length;
+    }
+    const view = store.subarray(this.#storeStart, end);
+    this.#storeEnd = end;
+    this.#storeView = view;
+    chunks.length = 0;
+    chunks.push(view);
+    this.#first = 0;
+    return this.#offset === 0 ? view : view.subarray(this.#offset);
+  }
+
   /** Everything buffered, as one array. */
   takeAll(): Uint8Array {
     return this.size === 0 ? EMPTY : this.takeExactly(this.size);
@@ -85,6 +154,8 @@ export class ReceiveBuffer {
 
   /** Drops every buffered byte (the connection is closed; nobody will read them). */
   clear(): void {
+    this.#store = null;
+    this.#storeView = null;
     this.#chunks.length = 0;
     this.#first = 0;
     this.#offset = 0;
@@ -107,6 +178,10 @@ export class ReceiveBuffer {
   }
 
   #advance(): void {
+    if (this.#chunks[this.#first] === this.#storeView) {
+      this.#store = null;
+      this.#storeView = null;
+    }
     this.#offset = 0;
     if (++this.#first === this.#chunks.length) {
       // Drained: reuse the array instead of letting it grow.

@@ -4,30 +4,54 @@
  * `socket.data` points at, so a callback reaches it in one step.
  *
  * ## Receiving
- * Bun's `data` callback hands over a fresh buffer per read. If a task is parked in
- * `receive()`, the callback gives it the chunk directly (no copy, no buffering); otherwise
- * the chunk joins the `ReceiveBuffer`. When more than `RECEIVE_HIGH_WATER_MARK` bytes sit
- * unread the socket is paused (`socket.pause()`: the kernel buffer fills and TCP flow control
- * slows the peer), and it is resumed once the reader has taken them down to half of that.
+ * The receiving side is a `Receiver` (shared with the in-memory streams): Bun's `data`
+ * callback pushes each chunk into it, and it pauses the socket (`socket.pause()`: the kernel
+ * buffer fills and TCP flow control slows the peer) while more than `RECEIVE_HIGH_WATER_MARK`
+ * bytes sit unread. Every read (`receive`, the framing helpers, decoders) lives there.
  *
  * ## Sending
  * `socket.write` is unbuffered and may take only part of the data. Bytes a stream has
- * accepted but the socket has not taken yet live in one place, the *outbox*.
+ * accepted but the socket has not taken yet live in one place, the `Outbox`
+ * (`outbox.ts`), which also holds the write-coalescing policy: small `sendAll`s made in one
+ * iteration of the loop go out in one `write` at its end. When the socket takes only part of
+ * a write, the rest stays in the outbox and the next `sendAll` (or this one) parks until
+ * Bun's `drain` callback has written it all, so the outbox never holds more than one
+ * coalescing limit's worth plus one call's data. A `sendAll` cancelled while it waits leaves
+ * the peer with part of the stream, so, as in trio, the stream can no longer send and the
+ * rest is dropped.
  *
- * Writes are coalesced where that saves work. A stream starts out writing each `sendAll` at
- * once. When it sees a second `sendAll` within one iteration of the loop (a reply, then a
- * prompt), it switches to coalescing: small `sendAll`s (up to `COALESCE_LIMIT` in all) only
- * add to the outbox and return, and the outbox is written at the end of the iteration — one
- * `write` syscall for all of them, and nothing waits longer than the iteration that produced
- * it. A stream whose iterations keep bringing a single write goes back to writing at once,
- * so a one-write protocol pays nothing for this. Larger data, and code running outside the
- * loop's steps, are always written at once.
+ * A byte reported as sent was handed to the kernel, or queued for the iteration's end; if
+ * that queued write then fails, the next `sendAll` or `sendEof` rejects with
+ * `BrokenResourceError` saying how many bytes were lost. The first failed write (`write`
+ * returning -1) breaks the sending side for good.
  *
- * When the socket takes only part of a write, the rest stays in the outbox and the next
- * `sendAll` (or this one) parks until Bun's `drain` callback has written it all, so the
- * outbox never holds more than one limit's worth plus one call's data. A `sendAll` cancelled
- * while it waits leaves the peer with part of the stream, so, as in trio, the stream can no
- * longer send and the rest is dropped.
+ * ## The sending side's states
+ * `#send` is one of:
+ * - `open` — `sendAll` may be called;
+ * - `eof-queued` — `sendEof()` was called while the outbox still held bytes: the FIN
+ *   (`socket.shutdown()`) follows when it drains;
+ * - `eof-sent` — the FIN was sent;
+ * - `cancelled` — a `sendAll` was cancelled midway: the rest was dropped;
+ * - `broken` — a write failed or Bun reported the connection broken (`#brokenBy` says why).
+ * Only `open` moves to another state, except `eof-queued` → `eof-sent`; `close()` is
+ * orthogonal (`#closed`, which also ends receiving).
+ *
+ * Legal combinations with the outbox (`size`, `deferred`), the parked `#writer` and the
+ * tasks waiting in `close()` (`#closers`):
+ *
+ * | `#send`        | outbox                  | `#writer` | `#closers`             |
+ * | -------------- | ----------------------- | --------- | ---------------------- |
+ * | open           | empty                   | null      | null                   |
+ * | open           | deferred (iteration end)| null      | null                   |
+ * | open           | waiting for drain       | a task    | null, or [] if closed  |
+ * | open (closed)  | waiting for drain       | null      | tasks in close()       |
+ * | eof-queued     | waiting for drain       | null      | null, or tasks         |
+ * | eof-sent       | empty                   | null      | null                   |
+ * | cancelled      | empty                   | null      | null                   |
+ * | broken         | empty                   | null      | null                   |
+ *
+ * `#unreportedLoss > 0` only with `broken` (or the socket closed): queued bytes the socket
+ * refused, reported (and reset) by the next `sendAll`/`sendEof`.
  *
  * ## Closing
  * `close()` lets the outbox drain, then closes (`socket.end()`, never
@@ -37,7 +61,6 @@
  * before either is called.
  */
 import type { Socket, SocketHandler } from "bun";
-import { checkInteger } from "../arguments.ts";
 import { currentTask, maybeCurrentTask } from "../core/context.ts";
 import {
   type AtIterationEnd,
@@ -56,40 +79,20 @@ import type { Task } from "../core/task.ts";
 import {
   BrokenResourceError,
   CancelledError,
-  describe,
-  GiambioError,
-  IncompleteReadError,
   ResourceBusyError,
   ResourceClosedError,
 } from "../errors.ts";
+import type { ByteStream } from "./byte-stream.ts";
+import type { Decoder } from "./decoder.ts";
 import { formatAddress } from "./endpoint.ts";
-import { ReceiveBuffer } from "./receive-buffer.ts";
+import { Outbox, Written } from "./outbox.ts";
+import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
+import { sendData } from "./send-data.ts";
 
-/**
- * Unread bytes above which a stream stops reading from its socket until the handler has
- * read them down to half of this: 64 KiB. A slow reader therefore never makes the process
- * buffer without bound; the kernel's buffers fill and TCP slows the sender. (A framing helper
- * waiting for more than this, e.g. `receiveExactly(1 << 20)`, raises it for its duration.)
- */
-export const RECEIVE_HIGH_WATER_MARK = 64 * 1024;
+/** The sending side's state (see the table above). */
+type SendState = "open" | "eof-queued" | "eof-sent" | "cancelled" | "broken";
 
-/**
- * How many bytes `sendAll` may leave in the outbox for the end of the iteration. Above it,
- * the bytes are written at once: coalescing saves syscalls on small writes, not on bulk.
- */
-export const COALESCE_LIMIT = 64 * 1024;
-
-/** Single-chunk flushes in a row after which a coalescing stream goes back to writing at once. */
-const SINGLE_FLUSHES_BEFORE_DIRECT = 8;
-
-/** `receive()`'s default `maxBytes`. */
-const DEFAULT_MAX_BYTES = 65536;
-
-const EMPTY = new Uint8Array(0);
 const SENT: Promise<void> = Promise.resolve();
-const AT_EOF: Promise<Uint8Array> = Promise.resolve(EMPTY);
-const END_OF_STREAM: IteratorResult<Uint8Array> = { done: true, value: undefined };
-const encoder = new TextEncoder();
 
 /** The Bun socket callbacks every stream shares (`socket.data` is the stream). */
 type StreamCallbacks = Required<
@@ -102,9 +105,7 @@ type StreamCallbacks = Required<
  * once is a `ResourceBusyError`. Every operation after `close()` is a `ResourceClosedError`;
  * a connection the peer reset is a `BrokenResourceError`.
  */
-export class SocketStream
-  implements Blocker, AtIterationEnd, AsyncDisposable, AsyncIterable<Uint8Array>
-{
+export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, ByteStream {
   /** The peer's IP address (the socket path for unix sockets). */
   readonly remoteAddress: string;
   /** The peer's port (0 for unix sockets). */
@@ -119,40 +120,23 @@ export class SocketStream
 
   readonly #socket: Socket<SocketStream>;
   readonly #peer: string;
-  readonly #received = new ReceiveBuffer();
-  /** Pause reading above this many unread bytes. */
-  #highWaterMark = RECEIVE_HIGH_WATER_MARK;
-  #paused = false;
-  /** The peer will send nothing more (FIN received, or the socket closed). */
-  #eof = false;
+  readonly #receiver: Receiver = new Receiver(this, true);
   /** Why the connection broke (reset, broken pipe, TLS failure), or null. */
   #brokenBy: string | null = null;
   #brokenCause: unknown;
+  /**
+   * Bytes that `sendAll` reported as sent (queued for the iteration's end) and that could
+   * not be written; the next `sendAll` or `sendEof` reports them, then this is reset.
+   */
+  #unreportedLoss = 0;
   /** Bun closed the socket; it must not be touched any more. */
   #socketClosed = false;
 
-  /** The task receiving right now (parked in `receive`, or inside a framing helper). */
-  #reader: Task | null = null;
-  /** > 0: `receive(max)` is parked and takes the next chunk; 0: a framing helper is. */
-  #readerMax = 0;
-
-  /** Bytes accepted by `sendAll` that the socket has not taken yet, oldest first. */
-  readonly #outbox: Uint8Array[] = [];
-  #outboxBytes = 0;
-  /** The outbox waits for the end of the loop's iteration (else, if not empty, for `drain`). */
-  #flushDeferred = false;
-  /** Small writes are coalesced per iteration (else written at once). */
-  #coalescing = false;
-  /** The iteration of the last write made at once, to notice a second one in the same. */
-  #lastDirectWrite = -1;
-  /** Flushes in a row that had a single chunk to write (nothing coalesced). */
-  #singleFlushes = 0;
+  /** Bytes accepted by `sendAll` that the socket has not taken yet. */
+  readonly #outbox: Outbox;
+  #send: SendState = "open";
   /** The task whose `sendAll` waits for the outbox to drain. */
   #writer: Task | null = null;
-  #eofSent = false;
-  /** `shutdown()` has been called (after the outbox drained). */
-  #shutdownDone = false;
-  #sendCancelled = false;
 
   #closed = false;
   /** Tasks in `close()` waiting for a `sendAll` of another task to flush; null otherwise. */
@@ -161,6 +145,7 @@ export class SocketStream
   /** @internal Created by `listen`/`connect` in Bun's `open` callback. */
   constructor(socket: Socket<SocketStream>, unixPath: string | null) {
     this.#socket = socket;
+    this.#outbox = new Outbox(socket);
     if (unixPath !== null) {
       this.remoteAddress = unixPath;
       this.remotePort = 0;
@@ -206,85 +191,82 @@ export class SocketStream
    * the bytes that arrived before), `ResourceBusyError` if another task is receiving,
    * `ResourceClosedError` after `close()`.
    */
-  receive(maxBytes: number = DEFAULT_MAX_BYTES): Promise<Uint8Array> {
-    let task: Task;
-    try {
-      task = currentTask();
-      if (maxBytes !== DEFAULT_MAX_BYTES) checkInteger("receive(maxBytes)", maxBytes, 1);
-      this.#checkReceivable("receive");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const refused = refuseWait(task);
-    if (refused !== null) return refused;
-    if (this.#received.size > 0) return Promise.resolve(this.#take(maxBytes));
-    if (this.#brokenBy !== null) return Promise.reject(this.#brokenError());
-    if (this.#eof) return AT_EOF;
-    this.#reader = task;
-    this.#readerMax = maxBytes;
-    return park(task, this);
+  receive(maxBytes?: number): Promise<Uint8Array> {
+    return this.#receiver.receive(maxBytes);
   }
 
   /**
-   * Resolves with exactly `n` bytes. If the peer finishes sending first, rejects with
-   * `IncompleteReadError` whose `partial` holds the bytes that did arrive. A cancellation
-   * point; a cancelled call leaves the bytes it had gathered in the stream for the next read.
+   * Resolves with exactly `n` bytes (at most `maxFrameLength`, else a `RangeError`). If the
+   * peer finishes sending first, rejects with `IncompleteReadError` whose `partial` holds the
+   * bytes that did arrive. A cancellation point; a cancelled call leaves the bytes it had
+   * gathered in the stream for the next read.
    */
-  async receiveExactly(n: number): Promise<Uint8Array> {
-    const task = currentTask();
-    checkInteger("receiveExactly(n)", n, 0);
-    await this.#beginFraming(task, "receiveExactly");
-    try {
-      while (this.#received.size < n) await this.#moreBytes(task, n, `receiveExactly(${n})`);
-      return this.#takeExactly(n);
-    } finally {
-      this.#endFraming(task);
-    }
+  receiveExactly(n: number): Promise<Uint8Array> {
+    return this.#receiver.receiveExactly(n);
   }
 
   /**
    * Resolves with the bytes up to and including the first `delimiter` (a string is UTF-8
-   * encoded), which must end within the first `maxBytes` bytes (default 65536): otherwise
-   * rejects with a `GiambioError` and leaves the bytes in the stream. If the peer finishes
-   * sending first, rejects with `IncompleteReadError` carrying what arrived. A cancellation
-   * point; a cancelled call leaves the bytes in the stream.
+   * encoded), which must end within the first `maxBytes` bytes (default 65536, or
+   * `maxFrameLength` if lower; at most `maxFrameLength`): otherwise rejects with a
+   * `GiambioError` and leaves the bytes in the stream. If the peer finishes sending first,
+   * rejects with `IncompleteReadError` carrying what arrived. A cancellation point; a
+   * cancelled call leaves the bytes in the stream.
    */
-  async receiveUntil(
-    delimiter: Uint8Array | string,
-    maxBytes: number = DEFAULT_MAX_BYTES,
-  ): Promise<Uint8Array> {
-    const task = currentTask();
-    const needle = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
-    if (!(needle instanceof Uint8Array) || needle.length === 0) {
-      throw new TypeError(
-        `receiveUntil(delimiter) must be a non-empty string or Uint8Array, got ${describe(delimiter)}`,
-      );
-    }
-    checkInteger("receiveUntil(delimiter, maxBytes)", maxBytes, needle.length);
-    const what = `receiveUntil(${describe(delimiter)}, ${maxBytes})`;
-    await this.#beginFraming(task, "receiveUntil");
-    try {
-      let from = 0;
-      for (;;) {
-        const at = this.#received.indexOf(needle, from);
-        const end = at === -1 ? -1 : at + needle.length;
-        if (end !== -1 && end <= maxBytes) return this.#takeExactly(end);
-        if (end !== -1 || this.#received.size >= maxBytes) {
-          throw new GiambioError(
-            `${what} on ${this}: no delimiter within the first ${maxBytes} bytes; the bytes stay in the stream`,
-          );
-        }
-        from = Math.max(0, this.#received.size - needle.length + 1);
-        await this.#moreBytes(task, maxBytes, what);
-      }
-    } finally {
-      this.#endFraming(task);
-    }
+  receiveUntil(delimiter: Uint8Array | string, maxBytes?: number): Promise<Uint8Array> {
+    return this.#receiver.receiveUntil(delimiter, maxBytes);
+  }
+
+  /**
+   * The next frame of `decoder` (see `Decoder`): resolves at once when one is buffered, else
+   * waits for bytes. `undefined` at EOF between frames; `IncompleteReadError` at EOF inside
+   * one; `FrameTooLongError` when more than `maxFrameLength` bytes are buffered with no frame.
+   * A cancellation point; a cancelled call consumes nothing.
+   */
+  receiveFrame<F>(decoder: Decoder<F>): Promise<F | undefined> {
+    return this.#receiver.receiveFrame(decoder);
+  }
+
+  /** `for await (const frame of stream.frames(decoder))`: `receiveFrame(decoder)` until EOF. */
+  frames<F>(decoder: Decoder<F>): AsyncIterableIterator<F> {
+    return this.#receiver.frames(decoder);
+  }
+
+  /**
+   * The next line (ending in `\n` or `\r\n`, stripped), decoded as UTF-8; `undefined` at EOF
+   * between lines. A line over `maxLength` bytes (default `maxFrameLength`) rejects with
+   * `LineTooLongError`, and the next call returns the line after it.
+   */
+  receiveLine(options?: ReceiveLineOptions): Promise<string | undefined> {
+    return this.#receiver.receiveLine(options);
+  }
+
+  /**
+   * The largest frame this stream reads in one piece (default 1 MiB): the limit on
+   * `receiveExactly(n)`, `receiveUntil`'s `maxBytes` and a decoder's frames, so that a
+   * peer's declared length cannot make the process buffer without bound.
+   */
+  get maxFrameLength(): number {
+    return this.#receiver.maxFrameLength;
+  }
+
+  set maxFrameLength(value: number) {
+    this.#receiver.maxFrameLength = value;
+  }
+
+  /** @internal Bytes this stream holds in memory: received and unread, plus accepted and unsent. */
+  get heldBytes(): number {
+    return this.#receiver.buffered + this.#outbox.size;
+  }
+
+  /** @internal The reader is parked waiting for the first byte of a message. */
+  get readerIdle(): boolean {
+    return this.#receiver.readerIdle;
   }
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. Breaking out leaves the stream open. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return { next: () => this.receive().then(toIteratorResult) };
+    return this.#receiver.chunks();
   }
 
   // ---------------------------------------------------------------- sending
@@ -305,12 +287,7 @@ export class SocketStream
     let bytes: Uint8Array;
     try {
       task = currentTask();
-      bytes = typeof data === "string" ? encoder.encode(data) : data;
-      if (!(bytes instanceof Uint8Array)) {
-        throw new TypeError(
-          `sendAll(data) must be a Uint8Array or a string, got ${describe(data)}`,
-        );
-      }
+      bytes = sendData(data);
       this.#checkSendable("sendAll");
     } catch (error) {
       return Promise.reject(error);
@@ -318,40 +295,17 @@ export class SocketStream
     const refused = refuseWait(task);
     if (refused !== null) return refused;
     if (bytes.length === 0) return SENT;
-    const waitingForDrain = this.#outboxBytes > 0 && !this.#flushDeferred;
-    if (!waitingForDrain && this.#outboxBytes + bytes.length <= COALESCE_LIMIT) {
-      if (this.#flushDeferred) {
-        this.#addToOutbox(bytes);
+    switch (this.#outbox.send(bytes, currentIteration(task))) {
+      case Written.Done:
         return SENT;
-      }
-      const iteration = currentIteration(task);
-      if (iteration >= 0) {
-        if (this.#coalescing || iteration === this.#lastDirectWrite) {
-          this.#coalescing = true;
-          this.#flushDeferred = deferToIterationEnd(task, this);
-          this.#addToOutbox(bytes);
-          return SENT;
-        }
-        this.#lastDirectWrite = iteration;
-      }
-    }
-    if (this.#outboxBytes === 0) {
-      // Nothing queued: write at once and keep only what the socket did not take.
-      const written = this.#socket.write(bytes);
-      if (written === bytes.length) return SENT;
-      if (written < 0) return Promise.reject(this.#brokenError());
-      this.#addToOutbox(bytes.subarray(written));
-    } else {
-      this.#addToOutbox(bytes);
-      if (!waitingForDrain) {
-        // Queued for the iteration's end, but this brings too much: write it all now.
-        this.#flushDeferred = false;
-        this.#flush();
-        if (this.#outboxBytes === 0) return SENT;
-        if (this.#brokenBy !== null || this.#socketClosed) {
-          return Promise.reject(this.#brokenError());
-        }
-      }
+      case Written.Deferred:
+        if (!deferToIterationEnd(task, this)) this.#flush();
+        return SENT;
+      case Written.Failed:
+        // This call reports its own bytes; any queued before them are a loss to report too.
+        this.#writeFailed();
+        this.#unreportedLoss += this.#outbox.clear() - bytes.length;
+        return Promise.reject(this.#brokenError());
     }
     this.#writer = task;
     return park(task, this);
@@ -367,21 +321,20 @@ export class SocketStream
     try {
       task = currentTask();
       if (this.#closed) throw this.#closedError("sendEof");
-      if (this.#writer !== null) throw this.#busyError("sendEof", this.#writer, "sending on");
+      if (this.#writer !== null) throw this.#busyError("sendEof", this.#writer);
     } catch (error) {
       return Promise.reject(error);
     }
     const cancelled = checkCancelled(task);
     if (cancelled !== null) return cancelled;
-    if (!this.#eofSent) {
-      this.#eofSent = true;
+    if (this.#send === "open") {
+      this.#send = "eof-queued";
       // What sendAll accepted goes out first; the FIN follows once the outbox is empty.
-      if (this.#flushDeferred) {
-        this.#flushDeferred = false;
-        this.#flush();
-      }
-      if (this.#outboxBytes === 0) this.#shutdownWrites();
+      if (this.#outbox.deferred) this.#flush();
+      if (this.#outbox.size === 0) this.#shutdownWrites();
     }
+    // Bytes an earlier sendAll queued and the socket refused: say so rather than succeed.
+    if (this.#unreportedLoss > 0) return Promise.reject(this.#brokenError());
     return SENT;
   }
 
@@ -396,14 +349,11 @@ export class SocketStream
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#failReader(this.#closedError("receive"));
-      if (this.#flushDeferred) {
-        this.#flushDeferred = false;
-        this.#flush();
-      }
+      this.#receiver.close();
+      if (this.#outbox.deferred) this.#flush();
       // With nothing unsent, closing never looks at the calling task: Bun callbacks (a
       // refused or abandoned connection) may call it.
-      if (this.#outboxBytes === 0) {
+      if (this.#outbox.size === 0) {
         this.#shutDown();
         return SENT;
       }
@@ -439,19 +389,13 @@ export class SocketStream
 
   /** @internal The task was cancelled while parked on this stream. */
   abortWait(task: Task): void {
-    if (task === this.#reader) {
-      // A framing helper clears `#reader` itself when it unwinds.
-      if (this.#readerMax > 0) this.#reader = null;
-      return;
-    }
     if (task === this.#writer) {
       // The peer now has an arbitrary prefix of what was sent: the stream is only good for
       // closing (as in trio), so what the socket has not taken is dropped, and a close()
       // does not wait for a peer that may never read it.
       this.#writer = null;
-      this.#outbox.length = 0;
-      this.#outboxBytes = 0;
-      this.#sendCancelled = true;
+      this.#outbox.clear();
+      if (this.#send === "open") this.#send = "cancelled";
       this.#unsentGone();
       return;
     }
@@ -464,196 +408,103 @@ export class SocketStream
 
   /** @internal */
   describeWait(task: Task): string {
-    const what = task === this.#reader ? "receive" : task === this.#writer ? "sendAll" : "close";
+    const what = task === this.#writer ? "sendAll" : "close";
     return `${what}() on ${this}`;
   }
 
   // ---------------------------------------------------------------- Bun callbacks
 
   #onData(chunk: Uint8Array): void {
-    if (this.#closed || chunk.length === 0) return;
-    const reader = this.#reader;
-    const max = this.#readerMax;
-    if (reader !== null && max > 0) {
-      // receive() is parked, so nothing is buffered: hand the chunk over directly.
-      this.#reader = null;
-      if (chunk.length <= max) {
-        wake(reader, chunk);
-        return;
-      }
-      this.#received.push(chunk.subarray(max));
-      chunk = chunk.subarray(0, max);
-      wake(reader, chunk);
-    } else {
-      this.#received.push(chunk);
-      if (reader !== null) wake(reader);
+    if (this.#closed) {
+      // Data for a stream nobody can read: reset, as the kernel does for a closed TCP socket.
+      // (A TLS socket that allows half-open stays readable after end(); the peer would
+      // otherwise keep writing into it, and never learn that its writes are lost.)
+      if (chunk.length > 0 && !this.#socketClosed) this.#socket.terminate();
+      return;
     }
-    if (!this.#paused && this.#received.size > this.#highWaterMark) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
+    this.#receiver.push(chunk);
+  }
+
+  /** @internal ReceiveTransport: read backpressure. */
+  pauseReading(): void {
+    if (!this.#socketClosed) this.#socket.pause();
+  }
+
+  /** @internal */
+  resumeReading(): void {
+    if (!this.#socketClosed) this.#socket.resume();
   }
 
   #onDrain(): void {
-    if (this.#outboxBytes > 0 && !this.#flushDeferred) this.#flush();
+    if (this.#outbox.waitingForDrain) this.#flush();
   }
 
   /** AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   atIterationEnd(): void {
-    if (!this.#flushDeferred) return;
-    this.#flushDeferred = false;
-    if (this.#outbox.length > 1) this.#singleFlushes = 0;
-    else if (++this.#singleFlushes >= SINGLE_FLUSHES_BEFORE_DIRECT) {
-      this.#coalescing = false;
-      this.#singleFlushes = 0;
-    }
-    this.#flush();
+    if (!this.#outbox.deferred || this.#socketClosed) return;
+    this.#afterWrite(this.#outbox.atIterationEnd());
   }
 
   #onEnd(): void {
-    this.#eof = true;
-    this.#noMoreBytes();
+    this.#receiver.end();
   }
 
   #onClose(error: Error | undefined): void {
     this.#socketClosed = true;
-    if (error !== undefined && !this.#closed) this.#setBroken(error);
-    this.#eof = true;
-    this.#noMoreBytes();
+    if (error !== undefined && !this.#closed) this.#connectionFailed(error);
+    this.#receiver.end();
     this.#failWriter();
   }
 
   #onError(error: Error): void {
-    this.#setBroken(error);
-    this.#noMoreBytes();
+    this.#connectionFailed(error);
     this.#failWriter();
+  }
+
+  /** Bun reports the connection broken: both directions fail (reads after the bytes that came). */
+  #connectionFailed(error: Error): void {
+    this.#setBroken(error);
+    this.#receiver.fail(() => this.#brokenError(false));
   }
 
   // ---------------------------------------------------------------- internals
 
-  #checkReceivable(op: string): void {
-    if (this.#closed) throw this.#closedError(op);
-    const reader = this.#reader;
-    if (reader !== null) throw this.#busyError(op, reader, "receiving from");
-  }
-
   #checkSendable(op: string): void {
     if (this.#closed) throw this.#closedError(op);
     const writer = this.#writer;
-    if (writer !== null) throw this.#busyError(op, writer, "sending on");
-    if (this.#eofSent) {
+    if (writer !== null) throw this.#busyError(op, writer);
+    const state = this.#send;
+    if (state === "eof-queued" || state === "eof-sent") {
       throw new ResourceClosedError(`${op}() on ${this} after sendEof(): the sending side is shut`);
     }
-    if (this.#sendCancelled) {
+    if (state === "cancelled") {
       throw new BrokenResourceError(
         `${op}() on ${this} after an earlier sendAll() was cancelled midway: the peer may have part of that data, so this stream cannot send any more`,
       );
     }
-    if (this.#brokenBy !== null || this.#socketClosed) throw this.#brokenError();
-  }
-
-  #take(max: number): Uint8Array {
-    const chunk = this.#received.take(max);
-    if (this.#paused && this.#received.size <= this.#highWaterMark / 2) this.#resumeReading();
-    return chunk;
-  }
-
-  #takeExactly(n: number): Uint8Array {
-    const bytes = this.#received.takeExactly(n);
-    if (this.#paused && this.#received.size <= this.#highWaterMark / 2) this.#resumeReading();
-    return bytes;
-  }
-
-  #resumeReading(): void {
-    this.#paused = false;
-    if (!this.#socketClosed) this.#socket.resume();
-  }
-
-  /** A framing helper starts: a cancellation point, then it owns the receiving side. */
-  async #beginFraming(task: Task, op: string): Promise<void> {
-    this.#checkReceivable(op);
-    const refused = refuseWait(task);
-    if (refused !== null) await refused;
-    this.#reader = task;
-    this.#readerMax = 0;
-  }
-
-  #endFraming(task: Task): void {
-    if (this.#reader === task) this.#reader = null;
-    if (this.#highWaterMark !== RECEIVE_HIGH_WATER_MARK) {
-      this.#highWaterMark = RECEIVE_HIGH_WATER_MARK;
-      if (!this.#paused && this.#received.size > this.#highWaterMark) {
-        this.#paused = true;
-        if (!this.#socketClosed) this.#socket.pause();
-      }
+    if (this.#send === "broken" || this.#socketClosed || this.#unreportedLoss > 0) {
+      throw this.#brokenError();
     }
   }
 
-  /** A framing helper needs more than is buffered: wait for it, or fail if none can come. */
-  #moreBytes(task: Task, want: number, what: string): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError(what));
-    if (this.#brokenBy !== null) return Promise.reject(this.#brokenError());
-    if (this.#eof) {
-      const got = this.#received.size;
-      return Promise.reject(
-        new IncompleteReadError(
-          `${what} on ${this}: the peer stopped sending after ${got} bytes`,
-          this.#received.takeAll(),
-        ),
-      );
-    }
-    if (want > this.#highWaterMark) this.#highWaterMark = want;
-    if (this.#paused) this.#resumeReading();
-    return park(task, this);
-  }
-
-  /** EOF or a broken connection: wake a parked reader, since no more bytes will come. */
-  #noMoreBytes(): void {
-    const reader = this.#reader;
-    if (reader === null) return;
-    if (this.#readerMax === 0) {
-      wake(reader); // a framing helper looks at the state itself
-      return;
-    }
-    this.#reader = null;
-    if (this.#brokenBy !== null) wakeWithError(reader, this.#brokenError());
-    else wake(reader, EMPTY);
-  }
-
-  #failReader(error: Error): void {
-    const reader = this.#reader;
-    if (reader === null) return;
-    if (this.#readerMax > 0) this.#reader = null;
-    wakeWithError(reader, error);
-  }
-
-  /** Adds bytes to the outbox, without copying them (they are copied once, when written). */
-  #addToOutbox(bytes: Uint8Array): void {
-    this.#outbox.push(bytes);
-    this.#outboxBytes += bytes.length;
-  }
-
-  /**
-   * Writes the outbox, in one `write` call. If the socket takes it all, the outbox is empty
-   * and whoever waited for that goes on; if it takes part, the rest waits for `drain`.
-   */
+  /** Writes the outbox now, in one `write` call. */
   #flush(): void {
-    if (this.#outboxBytes === 0 || this.#socketClosed) return;
-    const outbox = this.#outbox;
-    const bytes =
-      outbox.length === 1 ? (outbox[0] as Uint8Array) : concat(outbox, this.#outboxBytes);
-    const written = this.#socket.write(bytes);
-    if (written === bytes.length) {
-      this.#outbox.length = 0;
-      this.#outboxBytes = 0;
-      this.#outboxEmptied();
-    } else if (written >= 0) {
-      this.#outbox.length = 0;
-      this.#outbox.push(bytes.subarray(written));
-      this.#outboxBytes = bytes.length - written;
-    } else {
+    if (this.#socketClosed) return;
+    this.#afterWrite(this.#outbox.flush());
+  }
+
+  /** Acts on a flush: the outbox emptied, waits for `drain`, or the socket refused it. */
+  #afterWrite(written: Written): void {
+    if (written === Written.Done) this.#outboxEmptied();
+    else if (written === Written.Failed) {
+      this.#writeFailed();
       this.#failWriter();
     }
+  }
+
+  /** `socket.write` returned -1: the socket is gone, and the stream broken for good. */
+  #writeFailed(): void {
+    this.#setBroken(new Error("a write failed: the socket is closed or the peer is gone"));
   }
 
   /** The outbox has drained: the waiting `sendAll`, a pending FIN and `close()` go on. */
@@ -661,19 +512,20 @@ export class SocketStream
     const writer = this.#writer;
     this.#writer = null;
     if (writer !== null) wake(writer);
-    if (this.#eofSent) this.#shutdownWrites();
+    this.#shutdownWrites();
     this.#unsentGone();
   }
 
   /** The socket cannot take the outbox any more: drop it and fail the waiting `sendAll`. */
   #failWriter(): void {
-    this.#flushDeferred = false;
-    if (this.#outboxBytes === 0) return;
-    this.#outbox.length = 0;
-    this.#outboxBytes = 0;
+    const lost = this.#outbox.clear();
+    if (lost === 0) return;
     const writer = this.#writer;
     this.#writer = null;
+    // A waiting sendAll reports the failure itself; otherwise the bytes were queued by
+    // calls that already returned, and the next sendAll or sendEof must say so.
     if (writer !== null) wakeWithError(writer, this.#brokenError());
+    else this.#unreportedLoss += lost;
     this.#unsentGone();
   }
 
@@ -688,26 +540,23 @@ export class SocketStream
 
   /** Half-close: FIN after everything written so far. */
   #shutdownWrites(): void {
-    if (this.#shutdownDone) return;
-    this.#shutdownDone = true;
+    if (this.#send !== "eof-queued") return;
+    this.#send = "eof-sent";
     if (!this.#socketClosed) this.#socket.shutdown();
   }
 
   /** Graceful close: FIN after everything written so far. */
   #shutDown(): void {
-    this.#received.clear();
     if (!this.#socketClosed) this.#socket.end();
   }
 
   /** Forceful close: drop the unsent bytes and reset the connection. */
   #abort(): void {
     this.#closed = true;
-    this.#received.clear();
+    this.#receiver.close();
     const writer = this.#writer;
     this.#writer = null;
-    this.#outbox.length = 0;
-    this.#outboxBytes = 0;
-    this.#flushDeferred = false;
+    this.#outbox.clear();
     if (writer !== null) {
       wakeWithError(
         writer,
@@ -721,6 +570,7 @@ export class SocketStream
   }
 
   #setBroken(cause: Error): void {
+    if (this.#send === "open") this.#send = "broken";
     if (this.#brokenBy !== null) return;
     const code = (cause as { code?: unknown }).code;
     this.#brokenBy =
@@ -732,9 +582,18 @@ export class SocketStream
     this.#brokenCause = cause;
   }
 
-  #brokenError(): BrokenResourceError {
+  /** The connection's failure, as an error; it reports (once) queued bytes that were lost. */
+  #brokenError(reportLoss = true): BrokenResourceError {
     const why = this.#brokenBy ?? "the connection was closed";
-    const error = new BrokenResourceError(`the connection to ${this.#peer} is broken: ${why}`);
+    const lost = reportLoss ? this.#unreportedLoss : 0;
+    if (reportLoss) this.#unreportedLoss = 0;
+    const loss =
+      lost > 0
+        ? `; ${lost} bytes that earlier sendAll() calls queued were not delivered to the kernel`
+        : "";
+    const error = new BrokenResourceError(
+      `the connection to ${this.#peer} is broken: ${why}${loss}`,
+    );
     if (this.#brokenCause !== undefined) error.cause = this.#brokenCause;
     return error;
   }
@@ -743,28 +602,13 @@ export class SocketStream
     return new ResourceClosedError(`${op}() on ${this} after close()`);
   }
 
-  #busyError(op: string, other: Task, doing: "receiving from" | "sending on"): ResourceBusyError {
+  #busyError(op: string, other: Task): ResourceBusyError {
     return new ResourceBusyError(
-      `${op}() on ${this} while task '${other.name}' is ${doing} it: one task at a time may do that`,
+      `${op}() on ${this} while task '${other.name}' is sending on it: one task at a time may do that`,
     );
   }
 }
 
-function toIteratorResult(chunk: Uint8Array): IteratorResult<Uint8Array> {
-  return chunk.length === 0 ? END_OF_STREAM : { done: false, value: chunk };
-}
-
 function ignoreCancelled(error: unknown): void {
   if (!(error instanceof CancelledError)) throw error;
-}
-
-/** The chunks of an outbox as one buffer, so that they go out in one `write` call. */
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
 }

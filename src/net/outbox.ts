@@ -1,0 +1,179 @@
+/**
+ * The bytes a stream has accepted from `sendAll` that its socket has not taken yet, and the
+ * write-coalescing policy: the twin of `receive-buffer.ts` for the sending side. It knows
+ * nothing of tasks or of the stream's states; it writes to a `Writer` and says what happened,
+ * and the stream decides who waits or fails.
+ *
+ * ## Coalescing
+ * An outbox starts out writing each `send` at once. When it sees a second `send` within one
+ * iteration of the loop (a reply, then a prompt), it switches to coalescing: small sends (up
+ * to `COALESCE_LIMIT` in all) only join the outbox, and the stream flushes it at the end of
+ * the iteration — one `write` syscall for all of them, and nothing waits longer than the
+ * iteration that produced it. After `SINGLE_FLUSHES_BEFORE_DIRECT` iterations in a row that
+ * brought a single write, it goes back to writing at once, so a one-write protocol pays
+ * nothing for this. Larger data, and sends from outside the loop's steps, are written at once.
+ *
+ * ## States
+ * | `size` | `deferred` | meaning                                                       |
+ * | ------ | ---------- | ------------------------------------------------------------- |
+ * | 0      | false      | empty                                                         |
+ * | > 0    | true       | coalesced bytes waiting for the end of the iteration          |
+ * | > 0    | false      | the socket took part of a write: the rest waits for `drain`   |
+ */
+
+/** Where an outbox writes: Bun's `socket.write` (unbuffered; may take part; -1 when gone). */
+export interface Writer {
+  write(bytes: Uint8Array): number;
+}
+
+/**
+ * How many bytes `send` may leave in the outbox for the end of the iteration. Above it,
+ * the bytes are written at once: coalescing saves syscalls on small writes, not on bulk.
+ */
+export const COALESCE_LIMIT = 64 * 1024;
+
+/** Single-chunk flushes in a row after which a coalescing outbox goes back to writing at once. */
+const SINGLE_FLUSHES_BEFORE_DIRECT = 8;
+
+/** What became of the bytes of a `send` or a flush. */
+export const Written = {
+  /** Handed to the socket, or queued for the iteration's end: the caller may go on. */
+  Done: 0,
+  /** Some bytes wait in the outbox for the socket's `drain`. */
+  Pending: 1,
+  /** The socket refused the write (-1): it is gone. The outbox keeps the bytes; `clear()` them. */
+  Failed: 2,
+  /**
+   * The bytes wait for the end of the iteration, and the outbox was not waiting for it yet:
+   * the caller must arrange for `atIterationEnd()` to be called then (or `flush()` now).
+   */
+  Deferred: 3,
+} as const;
+export type Written = (typeof Written)[keyof typeof Written];
+
+export class Outbox {
+  readonly #writer: Writer;
+  /** Accepted bytes, oldest first, never copied until written. */
+  readonly #chunks: Uint8Array[] = [];
+  #size = 0;
+  #deferred = false;
+  /** Small sends are coalesced per iteration (else written at once). */
+  #coalescing = false;
+  /** The iteration of the last write made at once, to notice a second one in the same. */
+  #lastDirectWrite = -1;
+  /** Flushes in a row that had a single chunk to write (nothing coalesced). */
+  #singleFlushes = 0;
+
+  constructor(writer: Writer) {
+    this.#writer = writer;
+  }
+
+  /** Bytes accepted and not yet taken by the socket. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The bytes wait for the end of the iteration (not for `drain`). */
+  get deferred(): boolean {
+    return this.#deferred;
+  }
+
+  /** Bytes wait for the socket's `drain`: a new send must wait behind them. */
+  get waitingForDrain(): boolean {
+    return this.#size > 0 && !this.#deferred;
+  }
+
+  /**
+   * Accepts `bytes` (non-empty) sent during loop iteration `iteration` (-1: outside the
+   * loop's steps). While earlier bytes wait for `drain`, these join them (`Pending`).
+   */
+  send(bytes: Uint8Array, iteration: number): Written {
+    const waitingForDrain = this.waitingForDrain;
+    if (!waitingForDrain && this.#size + bytes.length <= COALESCE_LIMIT) {
+      if (this.#deferred) {
+        this.#add(bytes);
+        return Written.Done;
+      }
+      if (iteration >= 0) {
+        if (this.#coalescing || iteration === this.#lastDirectWrite) {
+          this.#coalescing = true;
+          this.#deferred = true;
+          this.#add(bytes);
+          return Written.Deferred;
+        }
+        this.#lastDirectWrite = iteration;
+      }
+    }
+    if (this.#size === 0) {
+      // Nothing queued: write at once and keep only what the socket did not take.
+      const written = this.#writer.write(bytes);
+      if (written === bytes.length) return Written.Done;
+      if (written < 0) {
+        this.#add(bytes);
+        return Written.Failed;
+      }
+      this.#add(bytes.subarray(written));
+      return Written.Pending;
+    }
+    this.#add(bytes);
+    if (waitingForDrain) return Written.Pending;
+    // Queued for the iteration's end, but this brings too much: write it all now.
+    return this.flush();
+  }
+
+  /** The end of the iteration: updates the coalescing policy, then flushes (if deferred). */
+  atIterationEnd(): Written {
+    if (!this.#deferred) return Written.Done;
+    this.#deferred = false;
+    if (this.#chunks.length > 1) this.#singleFlushes = 0;
+    else if (++this.#singleFlushes >= SINGLE_FLUSHES_BEFORE_DIRECT) {
+      this.#coalescing = false;
+      this.#singleFlushes = 0;
+    }
+    return this.flush();
+  }
+
+  /** Writes everything now, in one `write` call (no longer waiting for the iteration's end). */
+  flush(): Written {
+    this.#deferred = false;
+    if (this.#size === 0) return Written.Done;
+    const chunks = this.#chunks;
+    const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, this.#size);
+    const written = this.#writer.write(bytes);
+    if (written === bytes.length) {
+      chunks.length = 0;
+      this.#size = 0;
+      return Written.Done;
+    }
+    if (written < 0) return Written.Failed;
+    chunks.length = 0;
+    chunks.push(bytes.subarray(written));
+    this.#size = bytes.length - written;
+    return Written.Pending;
+  }
+
+  /** Drops every byte; returns how many there were. */
+  clear(): number {
+    const dropped = this.#size;
+    this.#chunks.length = 0;
+    this.#size = 0;
+    this.#deferred = false;
+    return dropped;
+  }
+
+  #add(bytes: Uint8Array): void {
+    this.#chunks.push(bytes);
+    this.#size += bytes.length;
+  }
+}
+
+/** The chunks of an outbox as one buffer, so that they go out in one `write` call. */
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
+}

@@ -1,0 +1,631 @@
+/**
+ * The receiving half of a byte stream: the `ReceiveBuffer`, read backpressure, and every
+ * way to read — `receive`, `receiveExactly`, `receiveUntil`, `receiveFrame`, `frames`,
+ * `receiveLine`. One implementation, shared by `SocketStream` and the in-memory streams;
+ * the transport under it only pushes chunks, reports EOF or a failure, and pauses or
+ * resumes delivery when asked.
+ *
+ * ## Reads that need not wait do not wait
+ * When the buffer already holds the answer, a read returns an already-resolved promise: no
+ * async function, no inner await, no copy when the answer lies in one chunk. It still checks
+ * for cancellation (the checkpoint rule: operations that need not wait check cancellation
+ * without yielding). Only a read that must wait for bytes enters the async slow path, which
+ * owns the receiving side until it completes (another reader meanwhile: `ResourceBusyError`).
+ *
+ * ## Bounded buffering
+ * Above `highWaterMark` unread bytes the transport is paused, and resumed once the reader has
+ * taken them down to half of that. A read that needs more than that in one piece raises the
+ * mark for its duration, never above the stream's `maxFrameLength` (+1, to tell a frame that
+ * is too long): a peer's declared length cannot make the process buffer without bound.
+ *
+ * ## Cancellation loses no bytes
+ * Nothing is consumed until a whole answer is there, so a read cancelled while it waits
+ * leaves every byte in the buffer for the next read.
+ */
+import { checkInteger } from "../arguments.ts";
+import { currentTask } from "../core/context.ts";
+import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import type { Task } from "../core/task.ts";
+import {
+  describe,
+  GiambioError,
+  IncompleteReadError,
+  ResourceBusyError,
+  ResourceClosedError,
+} from "../errors.ts";
+import {
+  checkKnownOptions,
+  type Decoded,
+  type Decoder,
+  type Dropped,
+  FrameTooLongError,
+  LinesDecoder,
+} from "./decoder.ts";
+import { ReceiveBuffer } from "./receive-buffer.ts";
+
+/**
+ * Unread bytes above which a stream stops reading from its transport until the handler has
+ * read them down to half of this: 64 KiB. A slow reader therefore never makes the process
+ * buffer without bound; the kernel's buffers fill and TCP slows the sender.
+ */
+export const RECEIVE_HIGH_WATER_MARK = 64 * 1024;
+
+/** `maxFrameLength`'s default: 1 MiB. */
+export const DEFAULT_MAX_FRAME_LENGTH = 1 << 20;
+
+/** `receive()`'s default `maxBytes`, and `receiveUntil`'s (when the frame limit allows). */
+const DEFAULT_MAX_BYTES = 65536;
+
+const EMPTY = new Uint8Array(0);
+const AT_EOF: Promise<Uint8Array> = Promise.resolve(EMPTY);
+const NONE: Promise<undefined> = Promise.resolve(undefined);
+const NO_FRAME = Symbol("no frame");
+const END_OF_STREAM: IteratorResult<never> = { done: true, value: undefined };
+const encoder = new TextEncoder();
+
+/** What a `Receiver` asks of the transport under it. */
+export interface ReceiveTransport {
+  /** Stop delivering chunks (read backpressure). */
+  pauseReading(): void;
+  /** Deliver chunks again. */
+  resumeReading(): void;
+  /** The stream, for messages: `SocketStream(127.0.0.1:5000)`. */
+  toString(): string;
+}
+
+/** Options of `stream.receiveLine(...)`. */
+export interface ReceiveLineOptions {
+  /** Longest line accepted, in bytes, without its terminator (default: `maxFrameLength`). */
+  maxLength?: number;
+}
+
+const RECEIVE_LINE_OPTIONS = ["maxLength"];
+
+export class Receiver implements Blocker {
+  /** @internal Blocker: sockets are woken from outside the loop, memory streams by tasks. */
+  readonly external: boolean;
+  /** @internal */
+  readonly cancellable = true;
+
+  readonly #transport: ReceiveTransport;
+  readonly #buffer = new ReceiveBuffer();
+  #maxFrameLength = DEFAULT_MAX_FRAME_LENGTH;
+  #highWaterMark: number;
+  readonly #baseHighWaterMark: number;
+  #paused = false;
+  /** No more bytes will come (EOF, or the transport closed). */
+  #eof = false;
+  /** Makes the error for a broken connection, or null. */
+  #broken: (() => Error) | null = null;
+  #closed = false;
+
+  /** The task receiving right now (parked in `receive`, or in a slow-path read). */
+  #reader: Task | null = null;
+  /** > 0: `receive(max)` is parked and takes the next chunk; 0: a slow-path read is. */
+  #readerMax = 0;
+  /** The slow-path read is waiting for the first byte of a message (nothing buffered). */
+  #readerIdle = false;
+  /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
+  #lastDelimiter: string | null = null;
+  #lastNeedle: Uint8Array = EMPTY;
+  /** `receiveLine`'s decoder (it keeps state: skipping a line that was too long). */
+  #lines: LinesDecoder | null = null;
+
+  constructor(
+    transport: ReceiveTransport,
+    external: boolean,
+    highWaterMark = RECEIVE_HIGH_WATER_MARK,
+  ) {
+    this.#transport = transport;
+    this.external = external;
+    this.#baseHighWaterMark = highWaterMark;
+    this.#highWaterMark = highWaterMark;
+  }
+
+  // ------------------------------------------------------------- the transport's side
+
+  /** A chunk arrived. */
+  push(chunk: Uint8Array): void {
+    if (this.#closed || chunk.length === 0) return;
+    const reader = this.#reader;
+    const max = this.#readerMax;
+    if (reader !== null && max > 0) {
+      // receive() is parked, so nothing is buffered: hand the chunk over directly.
+      this.#reader = null;
+      if (chunk.length <= max) {
+        wake(reader, chunk);
+        return;
+      }
+      this.#buffer.push(chunk.subarray(max));
+      wake(reader, chunk.subarray(0, max));
+    } else {
+      this.#buffer.push(chunk);
+      if (reader !== null) wake(reader);
+    }
+    if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
+      this.#paused = true;
+      this.#transport.pauseReading();
+    }
+  }
+
+  /** The peer finished sending (or the transport closed): wake a parked reader. */
+  end(): void {
+    this.#eof = true;
+    this.#noMoreBytes();
+  }
+
+  /** The connection broke; `makeError` builds the error reads reject with (after the bytes). */
+  fail(makeError: () => Error): void {
+    if (this.#broken === null) this.#broken = makeError;
+    this.#noMoreBytes();
+  }
+
+  /** `close()` of the stream: a parked reader gets `ResourceClosedError`; bytes are dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const reader = this.#reader;
+    if (reader !== null) {
+      if (this.#readerMax > 0) this.#reader = null;
+      wakeWithError(reader, this.#closedError("receive"));
+    }
+    this.#buffer.clear();
+  }
+
+  /** Unread bytes. */
+  get buffered(): number {
+    return this.#buffer.size;
+  }
+
+  /** The peer has finished sending and everything was read. */
+  get drained(): boolean {
+    return this.#eof && this.#buffer.size === 0;
+  }
+
+  /** @internal A reader is parked waiting for the first byte of a message (nothing buffered). */
+  get readerIdle(): boolean {
+    return (
+      this.#reader !== null && this.#buffer.size === 0 && (this.#readerMax > 0 || this.#readerIdle)
+    );
+  }
+
+  // ------------------------------------------------------------- limits
+
+  get maxFrameLength(): number {
+    return this.#maxFrameLength;
+  }
+
+  set maxFrameLength(value: number) {
+    this.#maxFrameLength = checkInteger(`${this.#transport}.maxFrameLength`, value, 1);
+  }
+
+  // ------------------------------------------------------------- reads
+
+  receive(maxBytes: number = DEFAULT_MAX_BYTES): Promise<Uint8Array> {
+    let task: Task;
+    try {
+      task = currentTask();
+      if (maxBytes !== DEFAULT_MAX_BYTES) checkInteger("receive(maxBytes)", maxBytes, 1);
+      this.#checkReceivable("receive");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    if (this.#buffer.size > 0) return Promise.resolve(this.#take(maxBytes));
+    if (this.#broken !== null) return Promise.reject(this.#broken());
+    if (this.#eof) return AT_EOF;
+    this.#reader = task;
+    this.#readerMax = maxBytes;
+    return park(task, this);
+  }
+
+  receiveExactly(n: number): Promise<Uint8Array> {
+    let task: Task;
+    try {
+      task = currentTask();
+      checkInteger("receiveExactly(n)", n, 0);
+      this.#checkLength("receiveExactly(n)", n);
+      this.#checkReceivable("receiveExactly");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    if (this.#buffer.size >= n) return Promise.resolve(this.#takeExactly(n));
+    return this.#receiveExactlySlow(task, n);
+  }
+
+  async #receiveExactlySlow(task: Task, n: number): Promise<Uint8Array> {
+    this.#beginWait(task);
+    try {
+      while (this.#buffer.size < n) await this.#moreBytes(task, n, `receiveExactly(${n})`);
+      return this.#takeExactly(n);
+    } finally {
+      this.#endWait(task);
+    }
+  }
+
+  receiveUntil(delimiter: Uint8Array | string, maxBytes?: number): Promise<Uint8Array> {
+    let task: Task;
+    let needle: Uint8Array;
+    let max: number;
+    try {
+      task = currentTask();
+      if (delimiter === this.#lastDelimiter) needle = this.#lastNeedle;
+      else {
+        needle = delimiterBytes("receiveUntil(delimiter)", delimiter);
+        // Protocols read with one delimiter over and over: encode a string once.
+        if (typeof delimiter === "string") {
+          this.#lastDelimiter = delimiter;
+          this.#lastNeedle = needle;
+        }
+      }
+      if (maxBytes === undefined) {
+        max = Math.max(Math.min(DEFAULT_MAX_BYTES, this.#maxFrameLength), needle.length);
+      } else {
+        max = checkInteger("receiveUntil(delimiter, maxBytes)", maxBytes, needle.length);
+        this.#checkLength("receiveUntil(delimiter, maxBytes)", max);
+      }
+      this.#checkReceivable("receiveUntil");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    try {
+      const end = this.#findDelimiter(needle, 0, max, delimiter);
+      if (end !== -1) return Promise.resolve(this.#takeExactly(end));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#receiveUntilSlow(task, needle, max, delimiter);
+  }
+
+  async #receiveUntilSlow(
+    task: Task,
+    needle: Uint8Array,
+    max: number,
+    delimiter: Uint8Array | string,
+  ): Promise<Uint8Array> {
+    const what = `receiveUntil(${describe(delimiter)}, ${max})`;
+    this.#beginWait(task);
+    try {
+      for (;;) {
+        const from = Math.max(0, this.#buffer.size - needle.length + 1);
+        await this.#moreBytes(task, max, what);
+        const end = this.#findDelimiter(needle, from, max, delimiter);
+        if (end !== -1) return this.#takeExactly(end);
+      }
+    } finally {
+      this.#endWait(task);
+    }
+  }
+
+  /** The end of the first delimiter within `max` bytes, -1 to wait for more, or throws. */
+  #findDelimiter(needle: Uint8Array, from: number, max: number, delimiter: unknown): number {
+    const at = this.#buffer.indexOf(needle, from);
+    const end = at === -1 ? -1 : at + needle.length;
+    if (end !== -1 && end <= max) return end;
+    if (end !== -1 || this.#buffer.size >= max) {
+      throw new GiambioError(
+        `receiveUntil(${describe(delimiter)}, ${max}) on ${this.#transport}: no delimiter within the first ${max} bytes; the bytes stay in the stream`,
+      );
+    }
+    return -1;
+  }
+
+  receiveFrame<F>(decoder: Decoder<F>): Promise<F | undefined> {
+    let task: Task;
+    try {
+      task = currentTask();
+      checkDecoder("receiveFrame(decoder)", decoder);
+      this.#checkReceivable("receiveFrame");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    try {
+      const frame = this.#decode(decoder);
+      if (frame !== NO_FRAME) return Promise.resolve(frame);
+      const ended = this.#endOfFrames();
+      if (ended !== null) return ended;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#receiveFrameSlow(task, decoder);
+  }
+
+  async #receiveFrameSlow<F>(task: Task, decoder: Decoder<F>): Promise<F | undefined> {
+    this.#beginWait(task);
+    try {
+      for (;;) {
+        this.#readerIdle = this.#buffer.size === 0;
+        await this.#moreFrameBytes(task);
+        const frame = this.#decode(decoder);
+        if (frame !== NO_FRAME) return frame;
+        const ended = this.#endOfFrames();
+        if (ended !== null) return await ended;
+      }
+    } finally {
+      this.#readerIdle = false;
+      this.#endWait(task);
+    }
+  }
+
+  receiveLine(options?: ReceiveLineOptions): Promise<string | undefined> {
+    let decoder: LinesDecoder;
+    try {
+      decoder = this.#linesDecoder(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.receiveFrame(decoder);
+  }
+
+  #linesDecoder(options: ReceiveLineOptions | undefined): LinesDecoder {
+    let maxLength = this.#maxFrameLength;
+    if (options !== undefined) {
+      checkKnownOptions(
+        "receiveLine(options)",
+        options,
+        RECEIVE_LINE_OPTIONS,
+        "{ maxLength: 1024 }",
+      );
+      if (options.maxLength !== undefined) {
+        maxLength = checkInteger("receiveLine({ maxLength })", options.maxLength, 0);
+      }
+    }
+    let lines = this.#lines;
+    if (lines === null || lines.maxLength !== maxLength) {
+      lines = new LinesDecoder({ maxLength });
+      this.#lines = lines;
+    }
+    return lines;
+  }
+
+  frames<F>(decoder: Decoder<F>): AsyncIterableIterator<F> {
+    checkDecoder("frames(decoder)", decoder);
+    const iterator: AsyncIterableIterator<F> = {
+      next: () => this.#nextFrame(decoder),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** `frames()`'s `next()`: `receiveFrame` with the frame wrapped, without a `then` when it is buffered. */
+  #nextFrame<F>(decoder: Decoder<F>): Promise<IteratorResult<F>> {
+    let task: Task;
+    try {
+      task = currentTask();
+      this.#checkReceivable("frames");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    try {
+      const frame = this.#decode(decoder);
+      if (frame !== NO_FRAME) return Promise.resolve({ done: false, value: frame });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.receiveFrame(decoder).then(toFrameResult);
+  }
+
+  /** `for await (const chunk of stream)`: `receive()` until EOF. */
+  chunks(): AsyncIterator<Uint8Array> {
+    return { next: () => this.receive().then(toChunkResult) };
+  }
+
+  // ------------------------------------------------------------- Blocker
+
+  /** @internal The reader was cancelled while parked. */
+  abortWait(task: Task): void {
+    // A slow-path read clears `#reader` itself when it unwinds.
+    if (task === this.#reader && this.#readerMax > 0) this.#reader = null;
+  }
+
+  /** @internal */
+  describeWait(_task: Task): string {
+    return `receive() on ${this.#transport}`;
+  }
+
+  // ------------------------------------------------------------- internals
+
+  #checkReceivable(op: string): void {
+    if (this.#closed) throw this.#closedError(op);
+    const reader = this.#reader;
+    if (reader !== null) {
+      throw new ResourceBusyError(
+        `${op}() on ${this.#transport} while task '${reader.name}' is receiving from it: one task at a time may do that`,
+      );
+    }
+  }
+
+  #checkLength(what: string, n: number): void {
+    if (n > this.#maxFrameLength) {
+      throw new RangeError(
+        `${what} on ${this.#transport} must be at most the stream's maxFrameLength (${this.#maxFrameLength}), got ${n}; raise stream.maxFrameLength to read longer frames`,
+      );
+    }
+  }
+
+  /** The next frame from the buffered bytes, or NO_FRAME; throws the decoder's errors. */
+  #decode<F>(decoder: Decoder<F>): F | typeof NO_FRAME {
+    const buffer = this.#buffer;
+    for (;;) {
+      const size = buffer.size;
+      if (size === 0) return NO_FRAME;
+      const result = decoder.decode(buffer.contiguous());
+      if (result === null) {
+        if (size > this.#maxFrameLength) throw this.#frameTooLong(`${size} bytes buffered`);
+        return NO_FRAME;
+      }
+      const length = (result as Decoded<F>).length;
+      if (length === undefined) {
+        const drop = (result as Dropped).drop;
+        checkUsed(decoder, "drop", drop, size);
+        this.#consume(drop);
+        continue;
+      }
+      const frame = (result as Decoded<F>).frame;
+      checkUsed(decoder, "length", length, size);
+      if (length > this.#maxFrameLength) throw this.#frameTooLong(`a ${length}-byte frame`);
+      this.#consume(length);
+      return frame;
+    }
+  }
+
+  #frameTooLong(what: string): FrameTooLongError {
+    return new FrameTooLongError(
+      `${what} on ${this.#transport}, over the stream's maxFrameLength (${this.#maxFrameLength}), with no frame; the bytes stay in the stream (raise stream.maxFrameLength for longer frames)`,
+    );
+  }
+
+  /** No frame is buffered: undefined at EOF between frames, an error in one, else null. */
+  #endOfFrames(): Promise<undefined> | null {
+    if (this.#buffer.size === 0) {
+      if (this.#broken !== null) return Promise.reject(this.#broken());
+      return this.#eof ? NONE : null;
+    }
+    if (this.#broken !== null) return Promise.reject(this.#broken());
+    if (!this.#eof) return null;
+    const got = this.#buffer.size;
+    return Promise.reject(
+      new IncompleteReadError(
+        `receiveFrame() on ${this.#transport}: the peer stopped sending after ${got} bytes of a frame`,
+        this.#buffer.takeAll(),
+      ),
+    );
+  }
+
+  /** A frame read needs more bytes: wait for them (the caller has checked EOF and failure). */
+  #moreFrameBytes(task: Task): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError("receiveFrame"));
+    // Let a frame longer than the mark arrive, up to the limit (+1, to tell it is too long).
+    if (this.#buffer.size >= this.#highWaterMark) {
+      this.#highWaterMark = Math.max(this.#highWaterMark, this.#maxFrameLength + 1);
+    }
+    if (this.#paused && this.#buffer.size <= this.#highWaterMark) this.#resume();
+    return park(task, this);
+  }
+
+  #beginWait(task: Task): void {
+    this.#reader = task;
+    this.#readerMax = 0;
+  }
+
+  #endWait(task: Task): void {
+    if (this.#reader === task) this.#reader = null;
+    if (this.#highWaterMark !== this.#baseHighWaterMark) {
+      this.#highWaterMark = this.#baseHighWaterMark;
+      if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
+        this.#paused = true;
+        this.#transport.pauseReading();
+      }
+    }
+  }
+
+  /** A slow-path read needs more than is buffered: wait for it, or fail if none can come. */
+  #moreBytes(task: Task, want: number, what: string): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError(what));
+    if (this.#broken !== null) return Promise.reject(this.#broken());
+    if (this.#eof) {
+      const got = this.#buffer.size;
+      return Promise.reject(
+        new IncompleteReadError(
+          `${what} on ${this.#transport}: the peer stopped sending after ${got} bytes`,
+          this.#buffer.takeAll(),
+        ),
+      );
+    }
+    if (want > this.#highWaterMark) this.#highWaterMark = want;
+    if (this.#paused) this.#resume();
+    return park(task, this);
+  }
+
+  #take(max: number): Uint8Array {
+    const chunk = this.#buffer.take(max);
+    if (this.#paused && this.#buffer.size <= this.#highWaterMark / 2) this.#resume();
+    return chunk;
+  }
+
+  #takeExactly(n: number): Uint8Array {
+    const bytes = this.#buffer.takeExactly(n);
+    if (this.#paused && this.#buffer.size <= this.#highWaterMark / 2) this.#resume();
+    return bytes;
+  }
+
+  #consume(n: number): void {
+    this.#buffer.skip(n);
+    if (this.#paused && this.#buffer.size <= this.#highWaterMark / 2) this.#resume();
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    this.#transport.resumeReading();
+  }
+
+  /** EOF or a broken connection: wake a parked reader, since no more bytes will come. */
+  #noMoreBytes(): void {
+    const reader = this.#reader;
+    if (reader === null) return;
+    if (this.#readerMax === 0) {
+      wake(reader); // a slow-path read looks at the state itself
+      return;
+    }
+    this.#reader = null;
+    if (this.#broken !== null) wakeWithError(reader, this.#broken());
+    else wake(reader, EMPTY);
+  }
+
+  #closedError(op: string): ResourceClosedError {
+    return new ResourceClosedError(`${op}() on ${this.#transport} after close()`);
+  }
+}
+
+function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
+  return frame === undefined ? END_OF_STREAM : { done: false, value: frame };
+}
+
+function toChunkResult(chunk: Uint8Array): IteratorResult<Uint8Array> {
+  return chunk.length === 0 ? END_OF_STREAM : { done: false, value: chunk };
+}
+
+function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
+  const bytes = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(
+      `${what} must be a non-empty string or Uint8Array, got ${describe(delimiter)}`,
+    );
+  }
+  if (bytes.length === 0) {
+    throw new TypeError(
+      `${what} must not be empty, got ${typeof delimiter === "string" ? 'an empty string ("")' : "an empty Uint8Array"}`,
+    );
+  }
+  return bytes;
+}
+
+function checkDecoder(what: string, decoder: unknown): void {
+  if (
+    typeof decoder !== "object" ||
+    decoder === null ||
+    typeof (decoder as { decode?: unknown }).decode !== "function"
+  ) {
+    throw new TypeError(
+      `${what} must be a Decoder (an object with decode(bytes)), got ${describe(decoder)}`,
+    );
+  }
+}
+
+function checkUsed(decoder: unknown, field: string, n: unknown, size: number): void {
+  // One comparison chain on the hot path: an integer (| 0 keeps it) from 1 to size.
+  if (!((n as number) >= 1 && (n as number) <= size && ((n as number) | 0) === n)) {
+    throw new TypeError(
+      `${describe(decoder)}.decode() returned ${field} ${describe(n)}: it must be an integer from 1 to the ${size} bytes it was given`,
+    );
+  }
+}

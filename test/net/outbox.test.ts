@@ -1,0 +1,96 @@
+/**
+ * The outbox and its coalescing policy on their own, over a minimal `Writer` (no socket, no
+ * loop): iterations are plain numbers.
+ */
+import { describe, expect, test } from "bun:test";
+import { COALESCE_LIMIT, Outbox, type Writer, Written } from "../../src/net/outbox.ts";
+
+/** Records what is written; takes `capacity` bytes (Infinity: all), or fails when gone. */
+class RecordingWriter implements Writer {
+  readonly writes: string[] = [];
+  capacity = Number.POSITIVE_INFINITY;
+  gone = false;
+  write(bytes: Uint8Array): number {
+    if (this.gone) return -1;
+    const taken = Math.min(bytes.length, this.capacity);
+    this.capacity -= taken;
+    if (taken > 0) this.writes.push(new TextDecoder().decode(bytes.subarray(0, taken)));
+    return taken;
+  }
+}
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+function setup() {
+  const writer = new RecordingWriter();
+  return { writer, outbox: new Outbox(writer) };
+}
+
+describe("Outbox", () => {
+  test("writes at once until a second send in one iteration, then defers to its end", () => {
+    const { writer, outbox } = setup();
+    expect(outbox.send(bytes("a"), 1)).toBe(Written.Done);
+    expect(writer.writes).toEqual(["a"]);
+    expect(outbox.send(bytes("b"), 1)).toBe(Written.Deferred); // the caller must register
+    expect(outbox.send(bytes("c"), 1)).toBe(Written.Done); // already registered
+    expect(outbox.deferred).toBe(true);
+    expect(outbox.size).toBe(2);
+    expect(outbox.atIterationEnd()).toBe(Written.Done);
+    expect(writer.writes).toEqual(["a", "bc"]);
+    expect(outbox.size).toBe(0);
+  });
+
+  test("eight flushes of a single write in a row go back to writing at once", () => {
+    const { writer, outbox } = setup();
+    outbox.send(bytes("a"), 1);
+    outbox.send(bytes("b"), 1);
+    outbox.atIterationEnd(); // the first flush of a single write ("b")
+    for (let i = 2; i < 9; i++) {
+      expect(outbox.send(bytes(String(i)), i)).toBe(Written.Deferred);
+      outbox.atIterationEnd();
+    }
+    expect(outbox.send(bytes("direct"), 9)).toBe(Written.Done);
+    expect(writer.writes.at(-1)).toBe("direct");
+  });
+
+  test("outside the loop's steps (iteration -1) every send is written at once", () => {
+    const { writer, outbox } = setup();
+    outbox.send(bytes("a"), -1);
+    outbox.send(bytes("b"), -1);
+    expect(writer.writes).toEqual(["a", "b"]);
+  });
+
+  test("a send that would pass the limit flushes everything at once, in order", () => {
+    const { writer, outbox } = setup();
+    outbox.send(bytes("a"), 1);
+    outbox.send(bytes("b"), 1);
+    const big = "x".repeat(COALESCE_LIMIT);
+    expect(outbox.send(bytes(big), 1)).toBe(Written.Done);
+    expect(writer.writes).toEqual(["a", `b${big}`]);
+    expect(outbox.deferred).toBe(false);
+  });
+
+  test("a partial write keeps the rest for drain; later sends join it", () => {
+    const { writer, outbox } = setup();
+    writer.capacity = 2;
+    expect(outbox.send(bytes("abcd"), -1)).toBe(Written.Pending);
+    expect(outbox.waitingForDrain).toBe(true);
+    expect(outbox.send(bytes("ef"), -1)).toBe(Written.Pending); // not written: waits behind
+    expect(writer.writes).toEqual(["ab"]);
+    writer.capacity = Number.POSITIVE_INFINITY;
+    expect(outbox.flush()).toBe(Written.Done);
+    expect(writer.writes).toEqual(["ab", "cdef"]);
+  });
+
+  test("a refused write reports Failed and keeps the bytes until cleared", () => {
+    const { writer, outbox } = setup();
+    outbox.send(bytes("a"), 1);
+    outbox.send(bytes("bc"), 1);
+    writer.gone = true;
+    expect(outbox.atIterationEnd()).toBe(Written.Failed);
+    expect(outbox.size).toBe(2);
+    expect(outbox.clear()).toBe(2);
+    expect(outbox.size).toBe(0);
+    expect(outbox.send(bytes("d"), -1)).toBe(Written.Failed);
+  });
+});
