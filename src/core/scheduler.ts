@@ -93,6 +93,7 @@ export class Loop {
   #iterationNumber = 0;
   /** Callbacks for the end of the iteration in progress (see iteration-end.ts). */
   #atIterationEnd: AtIterationEnd[] = [];
+  #atIterationEndSpare: AtIterationEnd[] = [];
   #turnArmed = false;
   /** While > 0, wake-ups only queue tasks (the loop is collecting several at once). */
   #holdKicks = 0;
@@ -655,9 +656,13 @@ export class Loop {
   }
 
   #runIterationEnd(): void {
+    // Two arrays in turn, so that an iteration with deferred work allocates none; what the
+    // callbacks defer (nothing, normally) lands in the other one.
     const callbacks = this.#atIterationEnd;
-    this.#atIterationEnd = [];
-    for (const callback of callbacks) callback.atIterationEnd();
+    this.#atIterationEnd = this.#atIterationEndSpare;
+    for (let i = 0; i < callbacks.length; i++) (callbacks[i] as AtIterationEnd).atIterationEnd();
+    callbacks.length = 0;
+    this.#atIterationEndSpare = callbacks;
   }
 
   /** @internal The number of the iteration in progress, or -1 when none is. */
