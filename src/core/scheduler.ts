@@ -388,6 +388,14 @@ export class Loop {
         return Promise.reject(cancelledError(task, cancelled));
       }
     }
+    return this.parkChecked(task, blocker);
+  }
+
+  /**
+   * @internal `park()` for a caller that `refuseWait(task)` has just let through, with
+   * nothing since that could park or cancel the task: the checks are not made twice.
+   */
+  parkChecked<T>(task: TaskInternal, blocker: Blocker): Promise<T> {
     task.blocker = blocker;
     if (blocker.external) this.#externalWaits++;
     this.#running--;

@@ -24,7 +24,7 @@
  */
 import { checkInteger } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
-import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import { type Blocker, park, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import {
   describe,
@@ -217,7 +217,7 @@ export class Receiver implements Blocker {
     if (this.#eof) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
-    return park(task, this);
+    return parkChecked(task, this);
   }
 
   receiveExactly(n: number): Promise<Uint8Array> {
