@@ -63,6 +63,7 @@ const AT_EOF: Promise<Uint8Array> = Promise.resolve(EMPTY);
 const NONE: Promise<undefined> = Promise.resolve(undefined);
 const NO_FRAME = Symbol("no frame");
 const END_OF_STREAM: IteratorResult<never> = { done: true, value: undefined };
+const CHUNKS_ENDED: Promise<IteratorResult<never>> = Promise.resolve(END_OF_STREAM);
 const encoder = new TextEncoder();
 
 /** What a `Receiver` asks of the transport under it. */
@@ -110,6 +111,8 @@ export class Receiver implements Blocker {
   #reader: Task | null = null;
   /** > 0: `receive(max)` is parked and takes the next chunk; 0: a slow-path read is. */
   #readerMax = 0;
+  /** The parked `receive` is the chunk iterator's: it is woken with an `IteratorResult`. */
+  #readerWraps = false;
   /** The slow-path read is waiting for the first byte of a message (nothing buffered). */
   #readerIdle = false;
   /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
@@ -140,11 +143,12 @@ export class Receiver implements Blocker {
       // receive() is parked, so nothing is buffered: hand the chunk over directly.
       this.#reader = null;
       if (chunk.length <= max) {
-        wake(reader, chunk);
+        wake(reader, this.#readerWraps ? { done: false, value: chunk } : chunk);
         return;
       }
       this.#ownBuffer().push(chunk.subarray(max));
-      wake(reader, chunk.subarray(0, max));
+      const part = chunk.subarray(0, max);
+      wake(reader, this.#readerWraps ? { done: false, value: part } : part);
     } else {
       this.#ownBuffer().push(chunk);
       if (reader !== null) wake(reader);
@@ -229,6 +233,33 @@ export class Receiver implements Blocker {
     if (this.#eof) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
+    this.#readerWraps = false;
+    return parkChecked(task, this);
+  }
+
+  /**
+   * The chunk iterator's `next()`: `receive()` resolving with the iterator result itself.
+   * A parked call is woken with the result (no `then` per message: one promise and one
+   * microtask fewer than `receive().then(...)`).
+   */
+  #nextChunk(): Promise<IteratorResult<Uint8Array>> {
+    let task: Task;
+    try {
+      task = currentTask();
+      this.#checkReceivable("receive");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    if (this.#buffer.size > 0) {
+      return Promise.resolve({ done: false, value: this.#take(DEFAULT_MAX_BYTES) });
+    }
+    if (this.#broken !== null) return Promise.reject(this.#broken());
+    if (this.#eof) return CHUNKS_ENDED;
+    this.#reader = task;
+    this.#readerMax = DEFAULT_MAX_BYTES;
+    this.#readerWraps = true;
     return parkChecked(task, this);
   }
 
@@ -428,7 +459,7 @@ export class Receiver implements Blocker {
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. */
   chunks(): AsyncIterator<Uint8Array> {
-    return { next: () => this.receive().then(toChunkResult) };
+    return { next: () => this.#nextChunk() };
   }
 
   // ------------------------------------------------------------- Blocker
@@ -590,7 +621,7 @@ export class Receiver implements Blocker {
     }
     this.#reader = null;
     if (this.#broken !== null) wakeWithError(reader, this.#broken());
-    else wake(reader, EMPTY);
+    else wake(reader, this.#readerWraps ? END_OF_STREAM : EMPTY);
   }
 
   #closedError(op: string): ResourceClosedError {
@@ -600,10 +631,6 @@ export class Receiver implements Blocker {
 
 function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
   return frame === undefined ? END_OF_STREAM : { done: false, value: frame };
-}
-
-function toChunkResult(chunk: Uint8Array): IteratorResult<Uint8Array> {
-  return chunk.length === 0 ? END_OF_STREAM : { done: false, value: chunk };
 }
 
 function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
