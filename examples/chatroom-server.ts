@@ -148,8 +148,8 @@ function log(level: "INFO" | "ERROR", message: string): void {
   console.error(`[${level}] ${date.join("/")}/${now.getFullYear()} ${meridiem} ${message}`);
 }
 
-const host = process.env.HOST ?? "localhost";
-const port = Number(process.env.PORT ?? 1501);
+const host = process.env["HOST"] ?? "localhost";
+const port = Number(process.env["PORT"] ?? 1501);
 try {
   await run(serveChatroom, host, port);
 } catch (error) {

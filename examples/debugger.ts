@@ -1,11 +1,29 @@
 /**
  * giambio's debugger demo: the two sleeping children from the tutorial, run with a debugger
- * that prints every hook of the loop. Run it with `bun examples/debugger.ts` (optionally pass
- * how many seconds the children sleep, default 2).
+ * that prints every hook of the loop.
+ *
+ *   bun examples/debugger.ts [SECONDS]   # how long the children sleep, default 2
+ *
+ * A SECONDS that is not a non-negative number is refused before anything runs (status 2).
  */
-import { BaseDebugger, clock, Scheduler, sleep, type Task, withPool } from "../src/index.ts";
+import {
+  BaseDebugger,
+  clock,
+  KeyboardInterrupt,
+  Scheduler,
+  sleep,
+  type Task,
+  withPool,
+} from "../src/index.ts";
 
-const seconds = Number(process.argv[2] ?? 2);
+const argument = process.argv[2] ?? "2";
+const seconds = Number(argument);
+if (argument.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+  console.error(
+    `usage: bun examples/debugger.ts [SECONDS]: SECONDS must be a non-negative number, got '${argument}'`,
+  );
+  process.exit(2);
+}
 const fmt = (ms: number) => (ms / 1000).toFixed(2);
 
 class Debugger extends BaseDebugger {
@@ -75,4 +93,9 @@ async function main() {
   console.log(`[main] Children execution complete in ${fmt(clock() - start)} seconds`);
 }
 
-await new Scheduler({ debugger: new Debugger() }).run(main);
+try {
+  await new Scheduler({ debugger: new Debugger() }).run(main);
+} catch (error) {
+  if (!(error instanceof KeyboardInterrupt)) throw error;
+  process.exitCode = 130; // Ctrl+C: stop quietly, with the shell's status for it
+}

@@ -7,9 +7,11 @@
  * Each client is greeted, prompted with "-> ", and answered "Got: " + what it sent; every
  * step is logged the way Python's logging module would. Sending "exit" makes the handler
  * throw: the error leaves the pool, cancels every other connection and ends the server
- * with a non-zero exit status (errors are never lost). Ctrl+C ends it cleanly.
+ * with a non-zero exit status (errors are never lost). Ctrl+C ends it cleanly. SIGTERM (what
+ * Docker and Kubernetes send) drains it: no new connections, idle ones closed at once, a
+ * request in flight answered, then exit 0; a second SIGTERM ends it at once (status 143).
  */
-import { KeyboardInterrupt, listen, run, type SocketStream } from "../src/index.ts";
+import { KeyboardInterrupt, listen, run, type SocketStream, Terminated } from "../src/index.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,6 +40,8 @@ async function serveEcho(host: string, port: number): Promise<void> {
   log("INFO", `Serving asynchronously at ${host}:${listener.port}`);
   // Each connection runs `handler` in the listener's pool; the stream is closed when it ends.
   await listener.serve(handler);
+  // serve() resolves only after a graceful shutdown (SIGTERM) has drained every connection.
+  log("INFO", "Drained after SIGTERM, exiting");
 }
 
 /** Python's logging format: `[INFO] 22/04/2021 PM message`, on stderr. */
@@ -71,14 +75,17 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-const host = process.env.HOST ?? "localhost";
-const port = Number(process.env.PORT ?? 1500);
+const host = process.env["HOST"] ?? "localhost";
+const port = Number(process.env["PORT"] ?? 1500);
 try {
   await run(serveEcho, host, port);
 } catch (error) {
   // Errors propagate!
   if (error instanceof KeyboardInterrupt) {
     log("INFO", "Ctrl+C detected, exiting");
+  } else if (error instanceof Terminated) {
+    log("INFO", "SIGTERM again during the drain, exiting at once");
+    process.exitCode = 143;
   } else {
     const name = error instanceof Error ? error.name : typeof error;
     log("ERROR", `Exiting due to a ${name}: ${error instanceof Error ? error.message : error}`);

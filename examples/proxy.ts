@@ -49,7 +49,7 @@ async function proxyTwoWay(client: SocketStream, hostname: string, port: number)
 async function main(host: string, port: number, target: { host: string; port: number }) {
   const listener = await listen({ hostname: host, port });
   console.log(`Starting two-way proxy from ${listener.address} to ${target.host}:${target.port}`);
-  const duration = Number(process.env.DURATION ?? Number.POSITIVE_INFINITY);
+  const duration = Number(process.env["DURATION"] ?? Number.POSITIVE_INFINITY);
   await skipAfter(duration, () =>
     listener.serve((client) => proxyTwoWay(client, target.host, target.port), {
       onError: (error, client) => console.log(`${client.peer}: ${(error as Error).message}`),
@@ -63,14 +63,14 @@ function summary(start: number): string {
 }
 
 const start = performance.now();
-const targetPort = Number(process.env.TARGET_PORT);
+const targetPort = Number(process.env["TARGET_PORT"]);
 if (!Number.isInteger(targetPort)) {
   console.error("Set TARGET_PORT to the port to forward to (and TARGET_HOST, default localhost)");
   process.exit(2);
 }
 try {
-  await run(main, process.env.HOST ?? "localhost", Number(process.env.PORT ?? 1600), {
-    host: process.env.TARGET_HOST ?? "localhost",
+  await run(main, process.env["HOST"] ?? "localhost", Number(process.env["PORT"] ?? 1600), {
+    host: process.env["TARGET_HOST"] ?? "localhost",
     port: targetPort,
   });
   console.log(summary(start));
@@ -79,7 +79,7 @@ try {
     console.log("Ctrl+C detected, exiting");
     console.log(summary(start));
   } else {
-    console.log(`Exiting due to a ${(error as Error).name}: ${(error as Error).message}`);
+    console.error(`Exiting due to a ${(error as Error).name}: ${(error as Error).message}`);
     process.exitCode = 1;
   }
 }

@@ -25,10 +25,86 @@ export function checkInstant(what: string, value: unknown): number {
   return value;
 }
 
-/** An options bag: an object (not null, not an array). */
-export function checkOptions(what: string, value: unknown, example: string): void {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+/**
+ * An options bag: an object (not null, not an array, not a function) whose own keys are all
+ * in `accepted`. A misspelt key (`{ tiemout: 100 }`) would otherwise be ignored in silence, so
+ * it is a `TypeError` naming the key and listing the accepted ones. A key set to `undefined`
+ * counts as absent; `null` is no option's "default" (see README, "Options"): each check
+ * rejects it unless that option documents what `null` means.
+ *
+ * @param what the call and argument, as the message shows them: `"withPool(body, options)"`
+ * @param example the message's sample bag for a non-object (default: the accepted keys)
+ */
+export function checkOptions(
+  what: string,
+  value: unknown,
+  accepted: readonly string[],
+  example = `{ ${accepted.join(", ")} }`,
+): Record<string, unknown> {
+  if (!isPlainObject(value)) {
     throw new TypeError(`${what} must be an object like ${example}, got ${describe(value)}`);
+  }
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch {
+    // A Proxy whose traps throw: its error must not stand in for this one.
+    throw new TypeError(`${what} must be an object like ${example}, got ${describe(value)}`);
+  }
+  checkKeys(what, keys, accepted);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * `options` (an object already checked to be one, such as Bun's TLS options inside a bag)
+ * has only the keys `accepted`; see `checkOptions`.
+ */
+export function checkKnownKeys(what: string, options: object, accepted: readonly string[]): void {
+  checkKeys(what, Object.keys(options), accepted);
+}
+
+function checkKeys(what: string, keys: readonly string[], accepted: readonly string[]): void {
+  for (const key of keys) {
+    if (!accepted.includes(key)) {
+      throw new TypeError(
+        `${what} got an unknown option ${JSON.stringify(key)}; the accepted ones are ${accepted.join(", ")}`,
+      );
+    }
+  }
+}
+
+/**
+ * An object literal (or `Object.create(null)`): not an array, a typed array, a class
+ * instance or a function, which would be option bags only by accident. Never throws.
+ */
+function isPlainObject(value: unknown): value is object {
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    const prototype = Object.getPrototypeOf(value);
+    return prototype === Object.prototype || prototype === null;
+  } catch {
+    return false;
+  }
+}
+
+/** `value[name]` is a function; false (never a throw) for a value whose property read throws. */
+export function hasMethod(value: unknown, name: string): boolean {
+  try {
+    return typeof (value as Record<string, unknown> | null | undefined)?.[name] === "function";
+  } catch {
+    return false;
+  }
+}
+
+/** `value instanceof type`, false (never a throw) for a Proxy whose prototype trap throws. */
+export function isInstance(
+  value: unknown,
+  type: abstract new (...args: never[]) => unknown,
+): boolean {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
   }
 }
 

@@ -2,7 +2,15 @@
  * Clocks. The scheduler reads time only through a `Clock`, so a test can swap in
  * `MockClock` and every sleep, deadline and `clock()` follows virtual time instead.
  */
-import { checkBoolean, checkDuration, checkInstant, checkOptions } from "./arguments.ts";
+import { checkBoolean, checkDuration, checkOptions } from "./arguments.ts";
+import { describe } from "./errors.ts";
+
+/**
+ * The largest virtual time a `MockClock` reaches, in ms (about 143,000 years). Beyond 2**52 a
+ * double cannot tell one millisecond from the next, so time would stop moving: sleeps would
+ * never end.
+ */
+export const MAX_MOCK_TIME = 2 ** 52;
 
 export interface Clock {
   /** Current time in milliseconds; monotonic. */
@@ -32,18 +40,25 @@ export class MockClock implements Clock {
   #listeners = new Set<() => void>();
 
   constructor(options: MockClockOptions = {}) {
-    checkOptions("new MockClock(options)", options, "{ autojump: true }");
-    this.autojump = checkBoolean("new MockClock({ autojump })", options.autojump ?? false);
-    this.#now = checkInstant("new MockClock({ start })", options.start ?? 0);
+    checkOptions("new MockClock(options)", options, ["autojump", "start"], "{ autojump: true }");
+    const { autojump, start } = options;
+    this.autojump =
+      autojump === undefined ? false : checkBoolean("new MockClock({ autojump })", autojump);
+    this.#now = start === undefined ? 0 : checkClockStart(start);
   }
 
   now(): number {
     return this.#now;
   }
 
-  /** Move virtual time forward by `ms`; timers that become due fire. */
+  /** Move virtual time forward by `ms` (finite); timers that become due fire. */
   jump(ms: number): void {
     checkDuration("MockClock.jump(ms)", ms);
+    if (!(this.#now + ms <= MAX_MOCK_TIME)) {
+      throw new RangeError(
+        `MockClock.jump(ms) must keep the clock at or below ${MAX_MOCK_TIME} ms (2**52), got ${ms} at ${this.#now}`,
+      );
+    }
     this.#now += ms;
     for (const listener of this.#listeners) listener();
   }
@@ -58,4 +73,18 @@ export class MockClock implements Clock {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+function checkClockStart(start: unknown): number {
+  if (typeof start !== "number") {
+    throw new TypeError(
+      `new MockClock({ start }) must be a number of milliseconds, got ${describe(start)}`,
+    );
+  }
+  if (!(Math.abs(start) <= MAX_MOCK_TIME)) {
+    throw new RangeError(
+      `new MockClock({ start }) must be a finite time within ±${MAX_MOCK_TIME} ms (2**52), got ${start}`,
+    );
+  }
+  return start;
 }

@@ -30,8 +30,19 @@ export class TooSlowError extends GiambioError {
 export class ErrorGroup extends AggregateError {
   override name = "ErrorGroup";
   declare readonly errors: unknown[];
-  constructor(errors: unknown[], message = `${errors.length} errors in one pool`) {
-    super(errors, `${message}: ${errors.map(summarize).join("; ")}`);
+  constructor(errors: unknown[], message?: string) {
+    if (!Array.isArray(errors)) {
+      throw new TypeError(
+        `new ErrorGroup(errors) must be an array of errors, got ${describe(errors)}`,
+      );
+    }
+    if (message !== undefined && typeof message !== "string") {
+      throw new TypeError(
+        `new ErrorGroup(errors, message) must be a string, got ${describe(message)}`,
+      );
+    }
+    const head = message ?? `${errors.length} errors in one pool`;
+    super(errors, `${head}: ${errors.map(summarize).join("; ")}`);
   }
 }
 
@@ -79,20 +90,48 @@ export class KeyboardInterrupt extends GiambioError {
   }
 }
 
-/** "Name: message" of an error, for messages that quote another error. */
-export function summarize(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+/**
+ * SIGTERM arrived when nothing in the run could drain, or again during a graceful shutdown:
+ * the whole task tree was cancelled at once.
+ */
+export class Terminated extends GiambioError {
+  override name = "Terminated";
+  constructor() {
+    super("terminated by SIGTERM");
+  }
 }
 
-/** Renders a value for an error message: strings quoted, objects by constructor name. */
+/** "Name: message" of an error, for messages that quote another error. Never throws. */
+export function summarize(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : describe(error);
+  } catch {
+    return describe(error);
+  }
+}
+
+/**
+ * Renders a value for an error message: strings quoted, objects by constructor name. Never
+ * throws: a hostile value (a Proxy whose traps throw, a getter on `constructor`) must not
+ * replace the error being built, or `instanceof` checks in user code would break.
+ */
 export function describe(value: unknown): string {
+  try {
+    return describeValue(value);
+  } catch {
+    return "an object that cannot be described";
+  }
+}
+
+function describeValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "symbol") return value.toString();
   if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
   if (typeof value === "bigint") return `${value}n`;
   if (value === null || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return `array(${value.length})`;
-  const name = (value as object).constructor?.name;
-  if (!name || name === "Object") return "an object";
+  const name: unknown = (value as object).constructor?.name;
+  if (typeof name !== "string" || name === "" || name === "Object") return "an object";
   // "an ArrayBuffer", "an Error", but "a Uint8Array".
   return `${/^[AEIO]/.test(name) ? "an" : "a"} ${name}`;
 }

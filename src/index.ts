@@ -7,6 +7,7 @@ export { type Clock, MockClock } from "./clock.ts";
 export { currentTask } from "./core/context.ts";
 export { shield, skipAfter, withTimeout } from "./core/deadlines.ts";
 export { BaseDebugger } from "./core/debugger.ts";
+export { type Pool, type PoolOptions, withPool } from "./core/pool.ts";
 export {
   type Blocker,
   checkCancelled,
@@ -14,11 +15,12 @@ export {
   refuseWait,
   wake,
   wakeWithError,
-} from "./core/park.ts";
-export { type Pool, type PoolOptions, withPool } from "./core/pool.ts";
+} from "./core/primitives.ts";
 export { run, Scheduler } from "./core/run.ts";
 export type { SchedulerOptions } from "./core/scheduler.ts";
+export { requestShutdown, shutdownSignal, waitForShutdown } from "./core/shutdown.ts";
 export { checkpoint, clock, sleep, sleepForever, sleepUntil } from "./core/sleep.ts";
+export type { Started } from "./core/start.ts";
 export type { Task, TaskState } from "./core/task.ts";
 export { currentSignal, until } from "./core/until.ts";
 export {
@@ -31,9 +33,11 @@ export {
   KeyboardInterrupt,
   ResourceBusyError,
   ResourceClosedError,
+  Terminated,
   TooSlowError,
   WouldBlock,
 } from "./errors.ts";
+export { stdinLines } from "./io/stdin.ts";
 export type { ByteStream } from "./net/byte-stream.ts";
 export { connect } from "./net/connect.ts";
 export {
@@ -56,9 +60,18 @@ export {
   type MemoryStreamOptions,
   memoryStreamPair,
 } from "./net/memory-stream.ts";
+export type { ProxyProtocolOptions } from "./net/proxy-options.ts";
 export { RECEIVE_HIGH_WATER_MARK, type ReceiveLineOptions } from "./net/receiver.ts";
 export { type ServeOptions, serve } from "./net/serve.ts";
 export { SocketStream } from "./net/stream.ts";
+export type { WorkerOptions, WorkerPolicy } from "./net/workers.ts";
+export {
+  type CompletedProcess,
+  type OutputMode,
+  ProcessError,
+  type RunProcessOptions,
+  runProcess,
+} from "./process/run-process.ts";
 export {
   type ChannelStatistics,
   openMemoryChannel,

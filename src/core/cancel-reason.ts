@@ -20,9 +20,12 @@ export type CancelReason =
   | { readonly kind: "failure"; readonly error: unknown }
   /**
    * The whole tree is being stopped, and `run` rejects with `error`: SIGINT
-   * (`KeyboardInterrupt`), a shutdown request such as SIGTERM, or a deadlock report.
+   * (`KeyboardInterrupt`), SIGTERM when nothing drains or a second time (`Terminated`), or a
+   * deadlock report.
    */
-  | { readonly kind: "interrupt" | "shutdown" | "deadlock"; readonly error: Error };
+  | { readonly kind: "interrupt" | "shutdown" | "deadlock"; readonly error: Error }
+  /** The scheduler's clock threw or returned a bad reading; `run` rejects with `error`. */
+  | { readonly kind: "clock"; readonly error: Error };
 
 /** The reasons that carry no data are shared, so cancelling allocates nothing for them. */
 export const EXPLICIT: CancelReason = { kind: "explicit" };
@@ -32,7 +35,9 @@ export const DEADLINE: CancelReason = { kind: "deadline" };
 export function stopError(reason: CancelReason | null): Error | null {
   if (reason === null) return null;
   const { kind } = reason;
-  return kind === "interrupt" || kind === "shutdown" || kind === "deadlock" ? reason.error : null;
+  return kind === "interrupt" || kind === "shutdown" || kind === "deadlock" || kind === "clock"
+    ? reason.error
+    : null;
 }
 
 /** The `CancelledError` a checkpoint of `task` raises because `scope` was cancelled. */
@@ -51,6 +56,8 @@ function why(task: TaskInternal, scope: CancelScope): string {
     case "shutdown":
     case "deadlock":
       return reason.error.message;
+    case "clock":
+      return `the scheduler's clock failed (${summarize(reason.error)})`;
     case "explicit":
       if (scope === task) return "task.cancel() was called";
       if (scope.owner === scope)

@@ -13,7 +13,9 @@ import { CancelledError, describe, ErrorGroup, GiambioError, TooSlowError } from
 import { CancelScope, Deadline } from "./cancel-scope.ts";
 import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, wake } from "./park.ts";
+import { type Started, startIn } from "./start.ts";
 import { type Task, TaskInternal } from "./task.ts";
+import { NEVER_MS } from "./timers.ts";
 
 export interface PoolOptions {
   /** A deadline in ms: at it everything in the pool is cancelled and it rejects with `TooSlowError`. */
@@ -39,6 +41,16 @@ export interface Pool {
     fn: (...args: A) => R | PromiseLike<R>,
     ...args: A
   ): Task<Awaited<R>>;
+  /**
+   * Starts `fn(started, ...args)` as a child and resolves with the value it passes to
+   * `started(value)` once it is ready (trio's `nursery.start`). A child that fails or returns
+   * before calling `started` rejects `start` (and does not fail the pool); cancelling the
+   * caller while it waits cancels the child too. A cancellation point.
+   */
+  start<A extends unknown[], V = void>(
+    fn: (started: Started<V>, ...args: A) => unknown,
+    ...args: A
+  ): Promise<V>;
   /**
    * Cancels the body and every child. Returns at once. Level-triggered: every later
    * checkpoint inside the pool raises `CancelledError` until the pool exits.
@@ -68,10 +80,13 @@ export class PoolInternal implements Pool, Blocker {
 
   /** @internal Use `withPool`. */
   constructor(owner: TaskInternal, timeout: number) {
+    // A timeout of 2**52 ms or more never fires: no deadline at all, as for Infinity. The
+    // clock is read before the scope is linked, so a failing clock leaves nothing behind.
+    const deadline = timeout < NEVER_MS ? owner.scheduler.now() + timeout : null;
     this.scope = new CancelScope(owner.scope, owner);
     this.#timeout = timeout;
-    if (timeout !== Number.POSITIVE_INFINITY) {
-      this.#deadline = new Deadline(this.scope, owner.scheduler.clock.now() + timeout);
+    if (deadline !== null) {
+      this.#deadline = new Deadline(this.scope, deadline);
       owner.scheduler.addTimer(this.#deadline);
     }
   }
@@ -116,6 +131,14 @@ export class PoolInternal implements Pool, Blocker {
     this.#live++;
     scheduler.spawn(task, fn as (...args: never[]) => unknown, args);
     return task as Task<Awaited<R>>;
+  }
+
+  /** See `Pool.start` and start.ts. */
+  start<A extends unknown[], V = void>(
+    fn: (started: Started<V>, ...args: A) => unknown,
+    ...args: A
+  ): Promise<V> {
+    return startIn(this, fn, args);
   }
 
   /**
@@ -223,8 +246,12 @@ export function withPool<T>(
 ): Promise<T> {
   try {
     checkFunction("withPool(body)", body);
-    if (options !== undefined) checkOptions("withPool(body, options)", options, "{ timeout: ms }");
-    const timeout = options?.timeout;
+    const timeout =
+      options === undefined
+        ? undefined
+        : checkOptions("withPool(body, options)", options, ["timeout"], "{ timeout: ms }")[
+            "timeout"
+          ];
     const ms =
       timeout === undefined
         ? Number.POSITIVE_INFINITY

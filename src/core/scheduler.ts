@@ -42,9 +42,15 @@
  * - the run's outcome is read from the root task, so its promise is never left unhandled
  *   (`start`), and a pending `tick()` resolves when the run ends (`#finishRun`).
  */
-import { checkBoolean, checkFunction, checkOptions } from "../arguments.ts";
+import { checkBoolean, checkFunction, checkOptions, hasMethod, isInstance } from "../arguments.ts";
 import { type Clock, MockClock, realClock } from "../clock.ts";
-import { CancelledError, describe, GiambioError, KeyboardInterrupt } from "../errors.ts";
+import {
+  CancelledError,
+  describe,
+  GiambioError,
+  KeyboardInterrupt,
+  Terminated,
+} from "../errors.ts";
 import { type CancelReason, cancelledError, stopError } from "./cancel-reason.ts";
 import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
@@ -52,9 +58,10 @@ import { deadlockError } from "./deadlock.ts";
 import { BaseDebugger } from "./debugger.ts";
 import type { AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
+import { shutdownOnSignal } from "./shutdown.ts";
 import { SleepTimer } from "./sleep-timer.ts";
 import { TaskInternal } from "./task.ts";
-import { type TimerEntry, TimerHeap } from "./timers.ts";
+import { MAX_TIMER_DELAY, type TimerEntry, TimerHeap } from "./timers.ts";
 
 /**
  * Steps run back to back on the microtask queue before the loop yields to Bun's event loop
@@ -68,9 +75,14 @@ export interface SchedulerOptions {
   debugger?: BaseDebugger;
   /** The clock for `clock()`, sleeps and deadlines; `MockClock` for virtual time. */
   clock?: Clock;
-  /** Turn SIGINT into cancellation of the whole tree and `KeyboardInterrupt`. Default true. */
+  /**
+   * Turn SIGINT into cancellation of the whole tree and `KeyboardInterrupt`, and SIGTERM into
+   * a graceful shutdown (`requestShutdown`). Default true.
+   */
   handleSignals?: boolean;
 }
+
+const SCHEDULER_OPTIONS = ["clock", "debugger", "handleSignals"] as const;
 
 type Hook = Exclude<keyof BaseDebugger, "constructor">;
 
@@ -124,25 +136,27 @@ export class Loop {
   #detach: (() => void) | null = null;
 
   constructor(options: SchedulerOptions = {}) {
-    checkOptions("new Scheduler(options)", options, "{ clock, debugger, handleSignals }");
-    const { clock = realClock, debugger: hooks = null } = options;
-    if (typeof (clock as Partial<Clock> | null)?.now !== "function") {
+    checkOptions("new Scheduler(options)", options, SCHEDULER_OPTIONS);
+    const { clock = realClock, debugger: hooks } = options;
+    if (!hasMethod(clock, "now")) {
       throw new TypeError(
         `new Scheduler({ clock }) must be a Clock (an object with a now() method, e.g. a MockClock), got ${describe(clock)}`,
       );
     }
-    if (hooks !== null && !(hooks instanceof BaseDebugger)) {
+    if (hooks !== undefined && !isInstance(hooks, BaseDebugger)) {
       throw new TypeError(
         `new Scheduler({ debugger }) must be an instance of a BaseDebugger subclass, got ${describe(hooks)}`,
       );
     }
     this.clock = clock;
-    this.#mockClock = clock instanceof MockClock ? clock : null;
-    this.#hooks = hooks;
-    this.handleSignals = checkBoolean(
-      "new Scheduler({ handleSignals })",
-      options.handleSignals ?? true,
-    );
+    // Read it once now, so a clock that cannot tell the time fails here, not in a timer.
+    checkReading(clock.now());
+    this.#mockClock = isInstance(clock, MockClock) ? (clock as MockClock) : null;
+    this.#hooks = hooks ?? null;
+    this.handleSignals =
+      options.handleSignals === undefined
+        ? true
+        : checkBoolean("new Scheduler({ handleSignals })", options.handleSignals);
   }
 
   // ---------------------------------------------------------------- running
@@ -242,6 +256,7 @@ export class Loop {
   #attach(): void {
     const detachClock = this.#mockClock?.onJump(() => this.#onTimeMoved());
     let onSigint: (() => void) | null = null;
+    let onSigterm: (() => void) | null = null;
     if (this.handleSignals) {
       onSigint = () => {
         // A second Ctrl+C while the tree unwinds means "now".
@@ -249,10 +264,19 @@ export class Loop {
         this.stop({ kind: "interrupt", error: new KeyboardInterrupt() });
       };
       process.on("SIGINT", onSigint);
+      // SIGTERM: a graceful shutdown (see shutdown.ts); again while the tree unwinds: "now".
+      onSigterm = () => {
+        if (stopError(this.#root?.cancelReason ?? null) !== null) process.exit(143);
+        shutdownOnSignal(this.#root as TaskInternal, () =>
+          this.stop({ kind: "shutdown", error: new Terminated() }),
+        );
+      };
+      process.on("SIGTERM", onSigterm);
     }
     this.#detach = () => {
       detachClock?.();
       if (onSigint !== null) process.off("SIGINT", onSigint);
+      if (onSigterm !== null) process.off("SIGTERM", onSigterm);
     };
   }
 
@@ -491,9 +515,41 @@ export class Loop {
     this.#timers.push(entry);
   }
 
+  /** @internal For tests: what the timer queue holds (see `TimerHeap.stats`). */
+  timerStats(): { entries: number; buckets: number; slots: number } {
+    return this.#timers.stats();
+  }
+
   /** @internal Takes `entry` off the timer heap if it is there. */
   removeTimer(entry: TimerEntry): void {
     this.#timers.remove(entry);
+  }
+
+  /**
+   * @internal The clock's reading, checked: a clock that returns something other than a
+   * finite number would corrupt every deadline (`"10" + 5`), so it is a `TypeError` here.
+   */
+  now(): number {
+    return checkReading(this.clock.now());
+  }
+
+  /**
+   * The clock's reading where the loop itself needs it, in Bun's callbacks as well as in
+   * steps. If the clock fails, the run is stopped with its error (a timer callback has no
+   * caller to throw to) and null is returned: no timer can be trusted any more.
+   */
+  #readClock(): number | null {
+    try {
+      return this.now();
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new TypeError(describe(thrown));
+      // Stopped from a microtask: the loop is in the middle of its own bookkeeping here,
+      // and the wake-ups of the cancellation must start an iteration the usual way.
+      queueMicrotask(() => {
+        if (this.#status === "running") this.stop({ kind: "clock", error });
+      });
+      return null;
+    }
   }
 
   /** @internal Parks `task` until `deadline` on the scheduler's clock. */
@@ -508,7 +564,7 @@ export class Loop {
     timer.deadline = deadline;
     timer.requested = requested;
     if (this.#hooks !== null) {
-      timer.startedAt = this.clock.now();
+      timer.startedAt = this.#readClock() ?? 0;
       this.#emit("beforeSleep", task, requested);
       this.#emit("onTaskSchedule", task, requested);
     }
@@ -519,13 +575,18 @@ export class Loop {
   /** @internal A sleep ended (fired or cancelled): tell the debugger how long it lasted. */
   sleepEnded(timer: SleepTimer): void {
     if (this.#hooks !== null) {
-      this.#emit("afterSleep", timer.task, this.clock.now() - timer.startedAt);
+      this.#emit(
+        "afterSleep",
+        timer.task,
+        (this.#readClock() ?? timer.startedAt) - timer.startedAt,
+      );
     }
   }
 
   #fireDueTimers(): void {
     if (this.#timers.size === 0) return;
-    const now = this.clock.now();
+    const now = this.#readClock();
+    if (now === null) return;
     this.#holdKicks++;
     try {
       for (let entry = this.#timers.popDue(now); entry; entry = this.#timers.popDue(now)) {
@@ -549,9 +610,14 @@ export class Loop {
       return;
     }
     if (due >= this.#bunTimerDeadline) return;
+    const now = this.#readClock();
+    if (now === null) return;
     if (this.#bunTimer !== null) clearTimeout(this.#bunTimer);
     this.#bunTimerDeadline = due;
-    this.#bunTimer = setTimeout(this.#onBunTimer, Math.max(0, Math.ceil(due - this.clock.now())));
+    // A deadline beyond Bun's limit is reached in several waits: the early wake-up finds
+    // nothing due and arms the timer again for the rest.
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, Math.ceil(due - now)));
+    this.#bunTimer = setTimeout(this.#onBunTimer, delay);
   }
 
   readonly #onBunTimer = (): void => {
@@ -720,7 +786,7 @@ export class Loop {
     this.#stepsSinceTurn = 0;
     this.#armTimer();
     if (this.#hooks !== null) {
-      this.#waitForIo(this.#timers.nextDue() - this.clock.now());
+      this.#waitForIo(this.#timers.nextDue() - (this.#readClock() ?? 0));
     }
     // Only when nothing outside could wake a task does the turn need to look again.
     if (this.#running === 0 && this.#externalWaits === 0 && !this.#turnArmed) {
@@ -872,3 +938,11 @@ const inReadyQueue: Blocker = {
   abortWait() {},
   describeWait: () => "checkpoint()",
 };
+
+/** A clock reading: a finite number of ms, or a `TypeError` saying what the clock returned. */
+function checkReading(reading: unknown): number {
+  if (typeof reading === "number" && Number.isFinite(reading)) return reading;
+  throw new TypeError(
+    `the scheduler's clock.now() must return a finite number of milliseconds, got ${describe(reading)}`,
+  );
+}

@@ -4,15 +4,17 @@
 import { checkDuration, checkInstant } from "../arguments.ts";
 import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park } from "./park.ts";
+import { NEVER_MS } from "./timers.ts";
 
 /** The running scheduler's clock, in ms (monotonic; virtual under `MockClock`). */
 export function clock(): number {
-  return currentTaskInternal().scheduler.clock.now();
+  return currentTaskInternal().scheduler.now();
 }
 
 /**
  * Sleeps for `ms`. A cancellation point. `sleep(0)` is a checkpoint: it lets every other
- * ready task run first. Negative or NaN → `RangeError`.
+ * ready task run first. Negative or NaN → `RangeError`. `Infinity`, or anything from 2**52 ms
+ * on, sleeps until cancelled.
  */
 export function sleep(ms: number): Promise<void> {
   try {
@@ -20,8 +22,8 @@ export function sleep(ms: number): Promise<void> {
     checkDuration("sleep(ms)", ms);
     const scheduler = task.scheduler;
     if (ms === 0) return scheduler.checkpoint(task);
-    if (ms === Number.POSITIVE_INFINITY) return park(task, forever);
-    return scheduler.sleepUntil(task, scheduler.clock.now() + ms, ms);
+    if (ms >= NEVER_MS) return park(task, forever);
+    return scheduler.sleepUntil(task, scheduler.now() + ms, ms);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -33,9 +35,9 @@ export function sleepUntil(deadline: number): Promise<void> {
     const task = currentTaskInternal();
     checkInstant("sleepUntil(deadline)", deadline);
     const scheduler = task.scheduler;
-    const now = scheduler.clock.now();
+    const now = scheduler.now();
     if (deadline <= now) return scheduler.checkpoint(task);
-    if (deadline === Number.POSITIVE_INFINITY) return park(task, forever);
+    if (deadline - now >= NEVER_MS) return park(task, forever);
     return scheduler.sleepUntil(task, deadline, deadline - now);
   } catch (error) {
     return Promise.reject(error);

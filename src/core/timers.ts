@@ -14,6 +14,19 @@
  * enters and leaves `withTimeout` a million times leaves nothing behind.
  */
 
+/**
+ * Waits at least this long (2**52 ms, about 143,000 years) never end: `sleep`, `sleepUntil` and
+ * pool deadlines treat them like `Infinity` instead of arming a timer. `Number.MAX_SAFE_INTEGER`
+ * is a common way to write "no timeout", and a double this large cannot count milliseconds.
+ */
+export const NEVER_MS = 2 ** 52;
+
+/**
+ * The longest delay given to Bun's `setTimeout` (2**31 − 1 ms, about 24.8 days): Bun turns
+ * a longer one into 1 ms and warns. A farther deadline is reached in several such waits.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 export interface TimerEntry {
   /** When the entry is due, on the scheduler's clock (ms). */
   readonly deadline: number;
@@ -44,6 +57,17 @@ export class TimerHeap {
   /** Entries in the queue. */
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * What the queue holds, for tests that must see a leak `size` and `nextDue()` hide: `buckets`
+   * counts every bucket still in the map (an emptied one stays until its millisecond reaches
+   * the top), `slots` the entry slots they keep (removed entries' slots included). O(buckets).
+   */
+  stats(): { entries: number; buckets: number; slots: number } {
+    let slots = 0;
+    for (const bucket of this.#buckets.values()) slots += bucket.entries.length;
+    return { entries: this.#size, buckets: this.#buckets.size, slots };
   }
 
   /** When the earliest entry is due (its deadline rounded up to the ms), or Infinity. */

@@ -2,6 +2,7 @@
  * Bridges to the rest of the JavaScript world: awaiting a foreign promise cancellably, and
  * an AbortSignal that follows the caller's cancel scope.
  */
+import { hasMethod } from "../arguments.ts";
 import { describe } from "../errors.ts";
 import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, wake, wakeWithError } from "./park.ts";
@@ -16,7 +17,7 @@ import type { TaskInternal } from "./task.ts";
 export function until<T>(promise: PromiseLike<T>): Promise<T> {
   try {
     const task = currentTaskInternal();
-    if (typeof (promise as PromiseLike<T> | null)?.then !== "function") {
+    if (!hasMethod(promise, "then")) {
       throw new TypeError(`until(promise) needs a promise or thenable, got ${describe(promise)}`);
     }
     const wait = new ForeignWait();

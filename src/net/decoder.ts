@@ -76,7 +76,7 @@ export class LinesDecoder implements Decoder<string> {
   readonly #drop: Dropped = { drop: 0 };
 
   constructor(options: LinesDecoderOptions = {}) {
-    checkKnownOptions("new LinesDecoder(options)", options, LINES_OPTIONS, "{ maxLength: 1024 }");
+    checkOptions("new LinesDecoder(options)", options, LINES_OPTIONS, "{ maxLength: 1024 }");
     this.maxLength =
       options.maxLength === undefined
         ? Number.POSITIVE_INFINITY
@@ -139,7 +139,7 @@ export class LengthPrefixedDecoder implements Decoder<Uint8Array> {
 
   constructor(options: LengthPrefixedDecoderOptions = {}) {
     const what = "new LengthPrefixedDecoder(options)";
-    checkKnownOptions(what, options, LENGTH_PREFIXED_OPTIONS, "{ lengthBytes: 2 }");
+    checkOptions(what, options, LENGTH_PREFIXED_OPTIONS, "{ lengthBytes: 2 }");
     const lengthBytes = options.lengthBytes ?? 4;
     if (lengthBytes !== 1 && lengthBytes !== 2 && lengthBytes !== 4) {
       throw new RangeError(
@@ -227,7 +227,7 @@ export class DelimiterDecoder implements Decoder<Uint8Array> {
         `new DelimiterDecoder(delimiter) must not be empty, got ${describe(delimiter)} of length 0`,
       );
     }
-    checkKnownOptions(
+    checkOptions(
       "new DelimiterDecoder(delimiter, options)",
       options,
       DELIMITER_OPTIONS,
@@ -291,23 +291,6 @@ const LENGTH_PREFIXED_OPTIONS = [
   "maxLength",
 ];
 const DELIMITER_OPTIONS = ["maxLength"];
-
-/** An options object whose keys are all among `known`. */
-export function checkKnownOptions(
-  what: string,
-  options: unknown,
-  known: readonly string[],
-  example: string,
-): void {
-  checkOptions(what, options, example);
-  for (const key of Object.keys(options as object)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `${what} has an unknown option ${describe(key)}; the options are ${known.join(", ")}`,
-      );
-    }
-  }
-}
 
 function checkFlag(what: string, value: unknown): boolean {
   if (value === undefined) return false;

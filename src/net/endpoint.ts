@@ -5,8 +5,9 @@
  * that name the address.
  */
 import type { TLSOptions } from "bun";
-import { checkInteger } from "../arguments.ts";
+import { checkInteger, checkKnownKeys, checkOptions } from "../arguments.ts";
 import { describe } from "../errors.ts";
+import { type ProxyPlan, type ProxyProtocolOptions, parseProxyProtocol } from "./proxy-options.ts";
 
 /** A TCP address (`hostname`, `port`) or a unix socket path. */
 export type Endpoint =
@@ -40,6 +41,8 @@ export interface ListenOptions extends SocketOptions {
    * (and counted in `listener.refusedConnections`). Default 128.
    */
   backlog?: number;
+  /** Read a PROXY protocol header first (see `ProxyProtocolOptions` and the README). */
+  proxyProtocol?: boolean | ProxyProtocolOptions;
 }
 
 /** Options of `connect`: `{ hostname, port }` or `{ unix }`, plus TLS. */
@@ -56,6 +59,45 @@ export interface ConnectOptions extends SocketOptions {
   tls?: TLSOptions | boolean;
 }
 
+const LISTEN_KEYS = [
+  "hostname",
+  "port",
+  "unix",
+  "tls",
+  "reusePort",
+  "backlog",
+  "proxyProtocol",
+] as const;
+const CONNECT_KEYS = ["hostname", "port", "unix", "tls"] as const;
+/** Bun's `TLSOptions` (bun-types), for `listen({ tls })` and `connect({ tls })`. */
+const TLS_KEYS = [
+  "cert",
+  "key",
+  "ca",
+  "passphrase",
+  "certFile",
+  "keyFile",
+  "caFile",
+  "crl",
+  "dhParamsFile",
+  "serverName",
+  "servername",
+  "lowMemoryMode",
+  "rejectUnauthorized",
+  "requestCert",
+  "secureOptions",
+  "ALPNProtocols",
+  "ciphers",
+  "clientRenegotiationLimit",
+  "clientRenegotiationWindow",
+] as const;
+
+/**
+ * The longest unix socket path, in bytes: `sun_path` holds 108 bytes on Linux and 104 on
+ * macOS and the BSDs, the terminating NUL included. Bun reports a longer one as a bare EINVAL.
+ */
+const MAX_UNIX_PATH_BYTES = process.platform === "linux" ? 107 : 103;
+
 const DEFAULT_LISTEN_HOST = "0.0.0.0";
 const DEFAULT_BACKLOG = 128;
 
@@ -65,6 +107,7 @@ export interface ListenPlan {
   tls: TLSOptions | undefined;
   reusePort: boolean;
   backlog: number;
+  proxyProtocol: ProxyPlan | null;
 }
 
 /** The validated form of `ConnectOptions`. */
@@ -74,13 +117,26 @@ export interface ConnectPlan {
 }
 
 export function parseListenOptions(options: unknown): ListenPlan {
-  const o = checkOptions("listen", options);
+  const o = checkEndpointOptions("listen", options, LISTEN_KEYS);
   const endpoint = parseEndpoint("listen", o, 0, DEFAULT_LISTEN_HOST);
   const tls = o.tls;
-  if (tls !== undefined && (typeof tls !== "object" || tls === null)) {
-    throw new TypeError(
-      `listen({ tls }) must be Bun's TLS options (an object with cert and key), got ${describe(tls)}`,
-    );
+  if (tls !== undefined) {
+    if (typeof tls !== "object" || tls === null || Array.isArray(tls)) {
+      throw new TypeError(
+        `listen({ tls }) must be Bun's TLS options (an object with cert and key), got ${describe(tls)}`,
+      );
+    }
+    checkKnownKeys("listen({ tls })", tls, TLS_KEYS);
+    const given = tls as Given<typeof TLS_KEYS>;
+    const missing = [
+      given.cert === undefined && given.certFile === undefined ? "cert" : null,
+      given.key === undefined && given.keyFile === undefined ? "key" : null,
+    ].filter((name) => name !== null);
+    if (missing.length > 0) {
+      throw new TypeError(
+        `listen({ tls }) needs a certificate and its private key: ${missing.join(" and ")} missing (give cert and key, PEM, or certFile and keyFile)`,
+      );
+    }
   }
   const reusePort = o.reusePort ?? false;
   if (typeof reusePort !== "boolean") {
@@ -88,18 +144,20 @@ export function parseListenOptions(options: unknown): ListenPlan {
   }
   const backlog =
     o.backlog === undefined ? DEFAULT_BACKLOG : checkInteger("listen({ backlog })", o.backlog, 1);
-  return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog };
+  const proxyProtocol = parseProxyProtocol(o.proxyProtocol);
+  return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog, proxyProtocol };
 }
 
 export function parseConnectOptions(options: unknown): ConnectPlan {
-  const o = checkOptions("connect", options);
+  const o = checkEndpointOptions("connect", options, CONNECT_KEYS);
   const endpoint = parseEndpoint("connect", o, 1, undefined);
   const tls = o.tls ?? false;
-  if (typeof tls !== "boolean" && (typeof tls !== "object" || tls === null)) {
+  if (typeof tls !== "boolean" && (typeof tls !== "object" || tls === null || Array.isArray(tls))) {
     throw new TypeError(
       `connect({ tls }) must be true or Bun's TLS options (ca, serverName, ...), got ${describe(tls)}`,
     );
   }
+  if (typeof tls === "object") checkKnownKeys("connect({ tls })", tls, TLS_KEYS);
   return { endpoint, tls: tls as TLSOptions | boolean };
 }
 
@@ -148,31 +206,45 @@ const SYSTEM_ERRORS: Record<string, string> = {
   ETIMEDOUT: "timed out",
 };
 
-function checkOptions(fn: string, options: unknown): Record<string, unknown> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `${fn}(options) must be an object like { hostname, port } or { unix }, got ${describe(options)}`,
-    );
-  }
-  return options as Record<string, unknown>;
+/** An options object with these keys, each of unknown type until checked. */
+type Given<Keys extends readonly string[]> = { [K in Keys[number]]?: unknown };
+
+function checkEndpointOptions<Keys extends readonly string[]>(
+  fn: string,
+  options: unknown,
+  accepted: Keys,
+): Given<Keys> {
+  return checkOptions(
+    `${fn}(options)`,
+    options,
+    accepted,
+    "{ hostname, port } or { unix }",
+  ) as Given<Keys>;
 }
 
 function parseEndpoint(
   fn: string,
-  o: Record<string, unknown>,
+  o: Given<typeof CONNECT_KEYS>,
   minPort: number,
   defaultHost: string | undefined,
 ): Endpoint {
-  if (o.unix !== undefined) {
+  const unix = o.unix;
+  if (unix !== undefined) {
     if (o.hostname !== undefined || o.port !== undefined) {
       throw new TypeError(
-        `${fn}() takes either { unix } or { hostname, port }, got both (unix ${describe(o.unix)}, hostname ${describe(o.hostname)}, port ${describe(o.port)})`,
+        `${fn}() takes either { unix } or { hostname, port }, got both (unix ${describe(unix)}, hostname ${describe(o.hostname)}, port ${describe(o.port)})`,
       );
     }
-    if (typeof o.unix !== "string" || o.unix === "") {
-      throw new TypeError(`${fn}({ unix }) must be a non-empty path, got ${describe(o.unix)}`);
+    if (typeof unix !== "string" || unix === "") {
+      throw new TypeError(`${fn}({ unix }) must be a non-empty path, got ${describe(unix)}`);
     }
-    return { kind: "unix", path: o.unix };
+    const bytes = Buffer.byteLength(unix);
+    if (bytes > MAX_UNIX_PATH_BYTES) {
+      throw new RangeError(
+        `${fn}({ unix }): the path is too long, ${bytes} bytes; unix socket paths hold at most ${MAX_UNIX_PATH_BYTES} bytes on this system: ${describe(unix)}`,
+      );
+    }
+    return { kind: "unix", path: unix };
   }
   const hostname = o.hostname ?? defaultHost;
   if (typeof hostname !== "string" || hostname === "") {

@@ -4,7 +4,7 @@
  * queue (the backlog) until one asks. A TLS connection counts only once its handshake has
  * succeeded: Bun drops what is written before that.
  */
-import type { SocketHandler, SocketListener } from "bun";
+import type { Socket, SocketHandler, SocketListener } from "bun";
 import { currentTask } from "../core/context.ts";
 import { type Blocker, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
@@ -16,10 +16,13 @@ import {
   type ListenPlan,
   parseListenOptions,
 } from "./endpoint.ts";
-import { type ServeOptions, serveListener } from "./serve.ts";
+import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
+import { type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
+/** Only `listen` may construct a Listener: a plan it did not check would crash half-way. */
+const FROM_LISTEN = Symbol("listen()");
 const NO_MORE_CONNECTIONS: IteratorResult<SocketStream> = { done: true, value: undefined };
 
 /**
@@ -30,7 +33,7 @@ const NO_MORE_CONNECTIONS: IteratorResult<SocketStream> = { done: true, value: u
  */
 export function listen(options: ListenOptions): Promise<Listener> {
   try {
-    return Promise.resolve(new Listener(parseListenOptions(options)));
+    return Promise.resolve(new Listener(FROM_LISTEN, parseListenOptions(options)));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -63,18 +66,33 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   /** Tasks parked in `accept()`, in arrival order. */
   readonly #acceptors: Task[] = [];
   #refused = 0;
+  #broken = 0;
+  #proxyHeaderErrors = 0;
   #closed = false;
 
-  /** @internal Use `listen()`. */
-  constructor(plan: ListenPlan) {
-    const { endpoint, tls } = plan;
+  /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
+  constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
+    if (token !== FROM_LISTEN) {
+      throw new TypeError("new Listener() is not public: call listen(options) to get a Listener");
+    }
+    const { endpoint, proxyProtocol } = plan;
     const unixPath = endpoint.kind === "unix" ? endpoint.path : null;
+    // PROXY protocol: the header comes before TLS, which its reader starts itself.
+    const tls = proxyProtocol === null ? plan.tls : undefined;
+    const headers = proxyProtocol && {
+      plan: proxyProtocol,
+      tls: plan.tls,
+      unixPath,
+      arrived: (s: SocketStream) => this.#arrived(s),
+      rejected: () => this.#proxyHeaderErrors++,
+    };
     const handler: SocketHandler<SocketStream, "uint8array"> = {
-      ...SocketStream.callbacks,
+      ...(headers ? proxyCallbacks : SocketStream.callbacks),
       binaryType: "uint8array",
       open: (socket) => {
-        socket.data = new SocketStream(socket, unixPath);
-        if (tls === undefined) this.#arrived(socket.data);
+        if (headers) (socket as Socket<unknown>).data = new HeaderReader(socket, headers);
+        else socket.data = new SocketStream(socket, unixPath);
+        if (tls === undefined && !headers) this.#arrived(socket.data);
       },
     };
     if (tls !== undefined) {
@@ -87,14 +105,20 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const socket = handler as unknown as SocketHandler<SocketStream>;
     // allowHalfOpen: else Bun closes both directions when the peer half-closes.
     let bun: SocketListener<unknown> & { port?: number };
+    const tlsOption = tls === undefined ? {} : { tls };
     try {
       bun =
         endpoint.kind === "unix"
-          ? Bun.listen<SocketStream>({ unix: endpoint.path, tls, allowHalfOpen: true, socket })
+          ? Bun.listen<SocketStream>({
+              unix: endpoint.path,
+              ...tlsOption,
+              allowHalfOpen: true,
+              socket,
+            })
           : Bun.listen<SocketStream>({
               hostname: endpoint.hostname,
               port: endpoint.port,
-              tls,
+              ...tlsOption,
               allowHalfOpen: true,
               socket,
               // Honoured by Bun.listen although its types list it only for Bun.connect.
@@ -200,6 +224,27 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    */
   get refusedConnections(): number {
     return this.#refused;
+  }
+
+  /**
+   * Connections closed before any handler saw them because their PROXY protocol header was
+   * missing, malformed or too slow, or came from a peer outside `trusted`.
+   */
+  get proxyHeaderErrors(): number {
+    return this.#proxyHeaderErrors;
+  }
+
+  /**
+   * Connections `serve` ended because their peer reset, vanished or stopped in the middle of
+   * a message (see `ServeOptions.onError`), while the server went on.
+   */
+  get brokenConnections(): number {
+    return this.#broken;
+  }
+
+  /** @internal `serve` ended a connection whose peer broke or left. */
+  countBrokenConnection(): void {
+    this.#broken++;
   }
 
   /** @internal Closes a connection nobody will handle, and counts it. */

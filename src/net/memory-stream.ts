@@ -13,7 +13,7 @@
  * broken; either → (close) closed. Closing a stream gives its peer EOF, and makes the peer's
  * later `sendAll` a `BrokenResourceError`, as a reset would.
  */
-import { checkInteger } from "../arguments.ts";
+import { checkInteger, checkOptions } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import {
   type Blocker,
@@ -25,8 +25,10 @@ import {
 } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import { BrokenResourceError, ResourceBusyError, ResourceClosedError } from "../errors.ts";
+import { seededRandom } from "../seeded-random.ts";
 import type { ByteStream } from "./byte-stream.ts";
-import { checkKnownOptions, type Decoder } from "./decoder.ts";
+import type { Decoder } from "./decoder.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
 
@@ -54,13 +56,13 @@ export function memoryStreamPair(options?: MemoryStreamOptions): [MemoryStream, 
   let bufferSize = 16384;
   let split: (() => number) | null = null;
   if (options !== undefined) {
-    checkKnownOptions("memoryStreamPair(options)", options, OPTIONS, "{ bufferSize: 1024 }");
+    checkOptions("memoryStreamPair(options)", options, OPTIONS, "{ bufferSize: 1024 }");
     if (options.bufferSize !== undefined) {
       bufferSize = checkInteger("memoryStreamPair({ bufferSize })", options.bufferSize, 1);
     }
     const s = options.splitWrites;
     if (s !== undefined) {
-      checkKnownOptions("memoryStreamPair({ splitWrites })", s, SPLIT_OPTIONS, "{ seed: 1 }");
+      checkOptions("memoryStreamPair({ splitWrites })", s, SPLIT_OPTIONS, "{ seed: 1 }");
       const seed = checkInteger("memoryStreamPair({ splitWrites: { seed } })", s.seed, 0);
       const maxChunk =
         s.maxChunk === undefined
@@ -282,7 +284,10 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
   }
 
   #peerClosedError(): BrokenResourceError {
-    return new BrokenResourceError(`sendAll() on ${this}: the peer closed its end`);
+    return raisedByPeerOf(
+      new BrokenResourceError(`sendAll() on ${this}: the peer closed its end`),
+      this,
+    );
   }
 
   #busyError(op: string): ResourceBusyError {
@@ -293,14 +298,8 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
   }
 }
 
-/** Random chunk sizes in [1, max] from mulberry32 seeded with `seed`. */
+/** Random chunk sizes in [1, max], replayable from `seed`. */
 function chunkSizes(seed: number, max: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return 1 + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * max);
-  };
+  const random = seededRandom(seed);
+  return () => 1 + Math.floor(random() * max);
 }

@@ -22,9 +22,16 @@
  * Nothing is consumed until a whole answer is there, so a read cancelled while it waits
  * leaves every byte in the buffer for the next read.
  */
-import { checkInteger } from "../arguments.ts";
+import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
-import { type Blocker, park, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import {
+  type Blocker,
+  park,
+  parkChecked,
+  refuseWait,
+  wake,
+  wakeWithError,
+} from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import {
   describe,
@@ -34,13 +41,13 @@ import {
   ResourceClosedError,
 } from "../errors.ts";
 import {
-  checkKnownOptions,
   type Decoded,
   type Decoder,
   type Dropped,
   FrameTooLongError,
   LinesDecoder,
 } from "./decoder.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
 
 /**
@@ -64,6 +71,15 @@ const NONE: Promise<undefined> = Promise.resolve(undefined);
 const NO_FRAME = Symbol("no frame");
 const END_OF_STREAM: IteratorResult<never> = { done: true, value: undefined };
 const CHUNKS_ENDED: Promise<IteratorResult<never>> = Promise.resolve(END_OF_STREAM);
+
+/** Which frame read the user called, for its errors: the call's name and what it reads. */
+interface FrameRead {
+  readonly op: string;
+  readonly unit: string;
+}
+const FRAME_READ: FrameRead = { op: "receiveFrame", unit: "frame" };
+const FRAMES_READ: FrameRead = { op: "frames", unit: "frame" };
+const LINE_READ: FrameRead = { op: "receiveLine", unit: "line" };
 const encoder = new TextEncoder();
 
 /** What a `Receiver` asks of the transport under it. */
@@ -113,8 +129,6 @@ export class Receiver implements Blocker {
   #readerMax = 0;
   /** The parked `receive` is the chunk iterator's: it is woken with an `IteratorResult`. */
   #readerWraps = false;
-  /** The slow-path read is waiting for the first byte of a message (nothing buffered). */
-  #readerIdle = false;
   /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
   #lastDelimiter: string | null = null;
   #lastNeedle: Uint8Array = EMPTY;
@@ -198,12 +212,16 @@ export class Receiver implements Blocker {
     return this.#eof && this.#buffer.size === 0;
   }
 
-  /** @internal A reader is parked waiting for the first byte of a message (nothing buffered). */
+  /**
+   * @internal A reader is parked waiting for the first byte of a message: in `receive`, a
+   * framing helper or a frame read, with nothing buffered (for closing idle connections).
+   */
   get readerIdle(): boolean {
-    return (
-      this.#reader !== null && this.#buffer.size === 0 && (this.#readerMax > 0 || this.#readerIdle)
-    );
+    return this.#reader !== null && this.#buffer.size === 0 && !this.#eof;
   }
+
+  /** @internal Called as a reader starts to wait with nothing buffered (see `readerIdle`). */
+  onIdle: (() => void) | null = null;
 
   // ------------------------------------------------------------- limits
 
@@ -234,7 +252,7 @@ export class Receiver implements Blocker {
     this.#reader = task;
     this.#readerMax = maxBytes;
     this.#readerWraps = false;
-    return parkChecked(task, this);
+    return this.#parkReader(task);
   }
 
   /**
@@ -260,7 +278,16 @@ export class Receiver implements Blocker {
     this.#reader = task;
     this.#readerMax = DEFAULT_MAX_BYTES;
     this.#readerWraps = true;
-    return parkChecked(task, this);
+    return this.#parkReader(task);
+  }
+
+  /** Parks a `receive()` that `refuseWait` has just let through. */
+  #parkReader<T>(task: Task): Promise<T> {
+    const onIdle = this.onIdle;
+    if (onIdle === null) return parkChecked(task, this);
+    // The callback may cancel the task (a graceful drain): then park refuses it.
+    onIdle();
+    return park(task, this);
   }
 
   receiveExactly(n: number): Promise<Uint8Array> {
@@ -295,8 +322,9 @@ export class Receiver implements Blocker {
     let max: number;
     try {
       task = currentTask();
-      if (delimiter === this.#lastDelimiter) needle = this.#lastNeedle;
-      else {
+      if (typeof delimiter === "string" && delimiter === this.#lastDelimiter) {
+        needle = this.#lastNeedle;
+      } else {
         needle = delimiterBytes("receiveUntil(delimiter)", delimiter);
         // Protocols read with one delimiter over and over: encode a string once.
         if (typeof delimiter === "string") {
@@ -359,11 +387,16 @@ export class Receiver implements Blocker {
   }
 
   receiveFrame<F>(decoder: Decoder<F>): Promise<F | undefined> {
+    return this.#receiveFrameFor(FRAME_READ, decoder);
+  }
+
+  /** `receiveFrame`, with errors naming the call the user made (`read`). */
+  #receiveFrameFor<F>(read: FrameRead, decoder: Decoder<F>): Promise<F | undefined> {
     let task: Task;
     try {
       task = currentTask();
-      checkDecoder("receiveFrame(decoder)", decoder);
-      this.#checkReceivable("receiveFrame");
+      if (read === FRAME_READ) checkDecoder("receiveFrame(decoder)", decoder);
+      this.#checkReceivable(read.op);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -372,27 +405,29 @@ export class Receiver implements Blocker {
     try {
       const frame = this.#decode(decoder);
       if (frame !== NO_FRAME) return Promise.resolve(frame);
-      const ended = this.#endOfFrames();
+      const ended = this.#endOfFrames(read);
       if (ended !== null) return ended;
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#receiveFrameSlow(task, decoder);
+    return this.#receiveFrameSlow(task, read, decoder);
   }
 
-  async #receiveFrameSlow<F>(task: Task, decoder: Decoder<F>): Promise<F | undefined> {
+  async #receiveFrameSlow<F>(
+    task: Task,
+    read: FrameRead,
+    decoder: Decoder<F>,
+  ): Promise<F | undefined> {
     this.#beginWait(task);
     try {
       for (;;) {
-        this.#readerIdle = this.#buffer.size === 0;
-        await this.#moreFrameBytes(task);
+        await this.#moreFrameBytes(task, read);
         const frame = this.#decode(decoder);
         if (frame !== NO_FRAME) return frame;
-        const ended = this.#endOfFrames();
+        const ended = this.#endOfFrames(read);
         if (ended !== null) return await ended;
       }
     } finally {
-      this.#readerIdle = false;
       this.#endWait(task);
     }
   }
@@ -404,18 +439,13 @@ export class Receiver implements Blocker {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.receiveFrame(decoder);
+    return this.#receiveFrameFor(LINE_READ, decoder);
   }
 
   #linesDecoder(options: ReceiveLineOptions | undefined): LinesDecoder {
     let maxLength = this.#maxFrameLength;
     if (options !== undefined) {
-      checkKnownOptions(
-        "receiveLine(options)",
-        options,
-        RECEIVE_LINE_OPTIONS,
-        "{ maxLength: 1024 }",
-      );
+      checkOptions("receiveLine(options)", options, RECEIVE_LINE_OPTIONS, "{ maxLength: 1024 }");
       if (options.maxLength !== undefined) {
         maxLength = checkInteger("receiveLine({ maxLength })", options.maxLength, 0);
       }
@@ -454,7 +484,7 @@ export class Receiver implements Blocker {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.receiveFrame(decoder).then(toFrameResult);
+    return this.#receiveFrameFor(FRAMES_READ, decoder).then(toFrameResult);
   }
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. */
@@ -528,7 +558,7 @@ export class Receiver implements Blocker {
   }
 
   /** No frame is buffered: undefined at EOF between frames, an error in one, else null. */
-  #endOfFrames(): Promise<undefined> | null {
+  #endOfFrames(read: FrameRead): Promise<undefined> | null {
     if (this.#buffer.size === 0) {
       if (this.#broken !== null) return Promise.reject(this.#broken());
       return this.#eof ? NONE : null;
@@ -537,21 +567,25 @@ export class Receiver implements Blocker {
     if (!this.#eof) return null;
     const got = this.#buffer.size;
     return Promise.reject(
-      new IncompleteReadError(
-        `receiveFrame() on ${this.#transport}: the peer stopped sending after ${got} bytes of a frame`,
-        this.#buffer.takeAll(),
+      raisedByPeerOf(
+        new IncompleteReadError(
+          `${read.op}() on ${this.#transport}: the peer stopped sending after ${got} bytes of a ${read.unit}`,
+          this.#buffer.takeAll(),
+        ),
+        this.#transport,
       ),
     );
   }
 
   /** A frame read needs more bytes: wait for them (the caller has checked EOF and failure). */
-  #moreFrameBytes(task: Task): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError("receiveFrame"));
+  #moreFrameBytes(task: Task, read: FrameRead): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError(read.op));
     // Let a frame longer than the mark arrive, up to the limit (+1, to tell it is too long).
     if (this.#buffer.size >= this.#highWaterMark) {
       this.#highWaterMark = Math.max(this.#highWaterMark, this.#maxFrameLength + 1);
     }
     if (this.#paused && this.#buffer.size <= this.#highWaterMark) this.#resume();
+    if (this.#buffer.size === 0) this.onIdle?.();
     return park(task, this);
   }
 
@@ -578,14 +612,18 @@ export class Receiver implements Blocker {
     if (this.#eof) {
       const got = this.#buffer.size;
       return Promise.reject(
-        new IncompleteReadError(
-          `${what} on ${this.#transport}: the peer stopped sending after ${got} bytes`,
-          this.#buffer.takeAll(),
+        raisedByPeerOf(
+          new IncompleteReadError(
+            `${what} on ${this.#transport}: the peer stopped sending after ${got} bytes`,
+            this.#buffer.takeAll(),
+          ),
+          this.#transport,
         ),
       );
     }
     if (want > this.#highWaterMark) this.#highWaterMark = want;
     if (this.#paused) this.#resume();
+    if (this.#buffer.size === 0) this.onIdle?.();
     return park(task, this);
   }
 
@@ -633,6 +671,7 @@ function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
   return frame === undefined ? END_OF_STREAM : { done: false, value: frame };
 }
 
+
 function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
   const bytes = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
   if (!(bytes instanceof Uint8Array)) {
@@ -649,11 +688,7 @@ function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
 }
 
 function checkDecoder(what: string, decoder: unknown): void {
-  if (
-    typeof decoder !== "object" ||
-    decoder === null ||
-    typeof (decoder as { decode?: unknown }).decode !== "function"
-  ) {
+  if (typeof decoder !== "object" || decoder === null || !hasMethod(decoder, "decode")) {
     throw new TypeError(
       `${what} must be a Decoder (an object with decode(bytes)), got ${describe(decoder)}`,
     );

@@ -54,10 +54,10 @@
  * refused, reported (and reset) by the next `sendAll`/`sendEof`.
  *
  * ## Closing
- * `close()` lets the outbox drain, then closes (`socket.end()`, never
+ * `close()` lets the outbox drain, then closes (`socket.close()`: see `#shutDown`; never
  * `end(data)`, which drops the tail of a large final chunk). It never throws: if waiting
  * for that flush is cancelled, the connection is aborted (reset) instead. Bun runs the
- * `close` callback synchronously inside `end()`/`terminate()`, so every state change is made
+ * `close` callback synchronously inside `close()`/`terminate()`, so every state change is made
  * before either is called.
  */
 import type { Socket, SocketHandler } from "bun";
@@ -86,6 +86,7 @@ import type { ByteStream } from "./byte-stream.ts";
 import type { Decoder } from "./decoder.ts";
 import { formatAddress } from "./endpoint.ts";
 import { Outbox, Written } from "./outbox.ts";
+import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
 
@@ -93,6 +94,14 @@ import { sendData } from "./send-data.ts";
 type SendState = "open" | "eof-queued" | "eof-sent" | "cancelled" | "broken";
 
 const SENT: Promise<void> = Promise.resolve();
+
+/**
+ * How long a socket closed after a cancelled `sendAll` may stay open (see `#shutDown`) before
+ * it is reset. The peer already has a truncated stream; one that is reading takes the last
+ * bytes and answers our FIN within a round trip or two, and one that stopped reading must not
+ * pin a file descriptor (and memory) for ever. 5 s is nginx's `lingering_timeout` default.
+ */
+const CLOSE_LINGER_MS = 5000;
 
 /** The Bun socket callbacks every stream shares (`socket.data` is the stream). */
 type StreamCallbacks = Required<
@@ -142,8 +151,15 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /** Tasks in `close()` waiting for a `sendAll` of another task to flush; null otherwise. */
   #closers: Task[] | null = null;
 
-  /** @internal Created by `listen`/`connect` in Bun's `open` callback. */
-  constructor(socket: Socket<SocketStream>, unixPath: string | null) {
+  /**
+   * @internal Created by `listen`/`connect` in Bun's `open` callback. `proxied`: the client a
+   * PROXY protocol header named, reported instead of the socket's own peer.
+   */
+  constructor(
+    socket: Socket<SocketStream>,
+    unixPath: string | null,
+    proxied?: { address: string; port: number; peer: string },
+  ) {
     this.#socket = socket;
     this.#outbox = new Outbox(socket);
     if (unixPath !== null) {
@@ -158,6 +174,11 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
       this.localPort = socket.localPort;
       this.#peer = formatAddress(this.remoteAddress, this.remotePort);
       socket.setNoDelay(true);
+    }
+    if (proxied !== undefined) {
+      this.remoteAddress = proxied.address;
+      this.remotePort = proxied.port;
+      this.#peer = proxied.peer;
     }
   }
 
@@ -262,6 +283,11 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /** @internal The reader is parked waiting for the first byte of a message. */
   get readerIdle(): boolean {
     return this.#receiver.readerIdle;
+  }
+
+  /** @internal Called as the reader starts to wait idle (see `readerIdle`): a graceful drain. */
+  set onReaderIdle(callback: (() => void) | null) {
+    this.#receiver.onIdle = callback;
   }
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. Breaking out leaves the stream open. */
@@ -439,7 +465,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (this.#outbox.waitingForDrain) this.#flush();
   }
 
-  /** AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
+  /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   atIterationEnd(): void {
     if (!this.#outbox.deferred || this.#socketClosed) return;
     this.#afterWrite(this.#outbox.atIterationEnd());
@@ -545,9 +571,28 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (!this.#socketClosed) this.#socket.shutdown();
   }
 
-  /** Graceful close: FIN after everything written so far. */
+  /**
+   * Graceful close: FIN (and TLS close_notify) after everything written so far. Not
+   * `socket.end()`: over TLS that keeps the file descriptor until the peer answers with its
+   * own close_notify, which a silent peer never does. `close()` releases it at once.
+   *
+   * After a `sendAll` cancelled midway, though, Bun may still hold ciphertext the kernel
+   * refused, and `close()` would then wait for the peer to read it, without bound and beyond
+   * reach (`terminate()` does nothing once `close()` has detached the socket). So that case
+   * sends the FIN, keeps the socket, and resets it if it is still open after `CLOSE_LINGER_MS`.
+   */
   #shutDown(): void {
-    if (!this.#socketClosed) this.#socket.end();
+    if (this.#socketClosed) return;
+    if (this.#send !== "cancelled") {
+      this.#socket.close();
+      return;
+    }
+    const socket = this.#socket;
+    socket.shutdown();
+    const linger = setTimeout(() => {
+      if (!this.#socketClosed) socket.terminate();
+    }, CLOSE_LINGER_MS);
+    linger.unref();
   }
 
   /** Forceful close: drop the unsent bytes and reset the connection. */
@@ -595,7 +640,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
       `the connection to ${this.#peer} is broken: ${why}${loss}`,
     );
     if (this.#brokenCause !== undefined) error.cause = this.#brokenCause;
-    return error;
+    return raisedByPeerOf(error, this);
   }
 
   #closedError(op: string): ResourceClosedError {

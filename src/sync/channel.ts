@@ -3,7 +3,7 @@
  * a receive end, each of which can be cloned and closed on its own, so that receivers learn
  * when every producer is done and producers learn when every consumer is gone.
  */
-import { checkInteger } from "../arguments.ts";
+import { checkInteger, isInstance } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { checkCancelled, wakeWithError } from "../core/park.ts";
 import {
@@ -30,6 +30,15 @@ export interface ChannelStatistics {
   tasksWaitingSend: number;
   /** Tasks parked in `receive()`. */
   tasksWaitingReceive: number;
+}
+
+/** The ends' constructors take the shared state, which only this module can make. */
+function checkChannelState(end: string, state: unknown): void {
+  if (!isInstance(state, ChannelState)) {
+    throw new TypeError(
+      `new ${end}() is not for users: open a channel with openMemoryChannel(capacity), got ${describe(state)}`,
+    );
+  }
 }
 
 /** What the ends of one channel share. */
@@ -92,8 +101,9 @@ export class SendChannel<T> {
   readonly #state: ChannelState<T>;
   #closed = false;
 
-  /** @internal Use `openMemoryChannel` or `clone()`. */
+  /** Not for users: ends come from `openMemoryChannel` and `clone()` (a `TypeError` otherwise). */
   constructor(state: ChannelState<T>) {
+    checkChannelState("SendChannel", state);
     this.#state = state;
   }
 
@@ -194,8 +204,9 @@ export class ReceiveChannel<T> {
   readonly #state: ChannelState<T>;
   #closed = false;
 
-  /** @internal Use `openMemoryChannel` or `clone()`. */
+  /** Not for users: ends come from `openMemoryChannel` and `clone()` (a `TypeError` otherwise). */
   constructor(state: ChannelState<T>) {
+    checkChannelState("ReceiveChannel", state);
     this.#state = state;
   }
 

@@ -1,22 +1,22 @@
 /**
- * Cancellation: level-triggered scopes, pool.cancel(), task.cancel(), shields, and the
- * cases where giambio loses tasks or errors.
+ * Cancellation: level-triggered scopes, pool.cancel(), task.cancel(), and the cases where
+ * giambio loses tasks or errors (deadlines, shields and until: deadlines.test.ts).
  */
 import { describe, expect, test } from "bun:test";
 import {
   CancelledError,
   checkpoint,
-  currentSignal,
   currentTask,
   run,
-  shield,
-  skipAfter,
   sleep,
   sleepForever,
   type Task,
-  until,
   withPool,
 } from "../../src/index.ts";
+import { expectAround, Timeline } from "../support/timeline.ts";
+
+/** giambio's scripts count in seconds: one of their seconds is this many ms in the tests ported from them. */
+const SCRIPT_SECOND = 40;
 
 describe("level-triggered cancellation", () => {
   test("a task that catches CancelledError and sleeps again is cancelled again", async () => {
@@ -159,117 +159,43 @@ describe("level-triggered cancellation", () => {
       });
     });
   });
-});
 
-describe("shield", () => {
-  test("a shielded block finishes despite an outer cancellation, which lands afterwards", async () => {
-    const seen: string[] = [];
-    await run(async () => {
-      await skipAfter(20, async () => {
-        try {
-          await sleepForever();
-        } finally {
-          await shield(async () => {
-            await sleep(30);
-            seen.push("cleanup done");
-          });
-          try {
-            await checkpoint();
-          } catch (error) {
-            seen.push(`then ${(error as Error).name}`);
-            // biome-ignore lint/correctness/noUnsafeFinally: rethrowing the cancellation is the point
-            throw error;
-          }
-        }
-      });
-    });
-    expect(seen).toEqual(["cleanup done", "then CancelledError"]);
-  });
-
-  test("a deadline inside a shield still works", async () => {
+  // Port of giambio's tests/cancel.py (github.com/nocturn9x/giambio).
+  test("cancel() returns at once and the child unwinds at once", async () => {
+    const t = new Timeline(SCRIPT_SECOND);
+    async function child(units: number) {
+      try {
+        await sleep(units * SCRIPT_SECOND);
+        t.mark(`child(${units}) done`);
+      } catch (error) {
+        t.mark(`child(${units}) cancelled`);
+        throw error;
+      }
+    }
     await run(async () => {
       await withPool(async (pool) => {
-        pool.cancel();
-        const value = await shield(() => skipAfter(10, () => sleepForever()));
-        expect(value).toBeUndefined();
+        pool.spawn(child, 1);
+        const second = pool.spawn(child, 2);
+        second.cancel();
+        t.mark("main after cancel");
+        await sleep(0);
+        expect(second.state).toBe("cancelled");
+        expect(second.error).toBeInstanceOf(CancelledError);
       });
+      t.mark("pool exited");
     });
+    expect(t.labels).toEqual([
+      "main after cancel",
+      "child(2) cancelled",
+      "child(1) done",
+      "pool exited",
+    ]);
+    expectAround(t.unitsAt("child(2) cancelled"), 0, 0.5);
+    expectAround(t.unitsAt("pool exited"), 1);
   });
 });
 
-describe("until and currentSignal", () => {
-  test("until resolves with the foreign promise's value and rethrows its error", async () => {
-    await run(async () => {
-      expect(await until(Promise.resolve(7))).toBe(7);
-      const boom = new Error("boom");
-      expect(until(Promise.reject(boom))).rejects.toBe(boom);
-      await expect(until(new Promise((r) => setTimeout(() => r("late"), 10)))).resolves.toBe(
-        "late",
-      );
-    });
-  });
-
-  test("until on a never-settling promise unwinds at the deadline", async () => {
-    const start = performance.now();
-    const result = await run(() => skipAfter(30, () => until(new Promise(() => {}))));
-    expect(result).toBeUndefined();
-    expect(performance.now() - start).toBeLessThan(2000);
-  });
-
-  test("a foreign rejection after cancellation is handled, never unhandled", async () => {
-    await run(async () => {
-      await skipAfter(5, () => until(new Promise((_, reject) => setTimeout(reject, 20))));
-      await sleep(40);
-    });
-  });
-
-  test("until rejects a non-promise with a TypeError naming the value", async () => {
-    await run(async () => {
-      await expect(until(42 as unknown as Promise<number>)).rejects.toThrow(
-        "until(promise) needs a promise or thenable, got 42",
-      );
-    });
-  });
-
-  test("currentSignal aborts when the scope is cancelled, not before", async () => {
-    await run(async () => {
-      let signal: AbortSignal | undefined;
-      await skipAfter(20, async () => {
-        signal = currentSignal();
-        expect(signal.aborted).toBe(false);
-        await sleepForever();
-      });
-      expect(signal?.aborted).toBe(true);
-      expect(signal?.reason).toBeInstanceOf(CancelledError);
-      expect(currentSignal().aborted).toBe(false);
-    });
-  });
-
-  test("currentSignal cancels a real fetch-like operation", async () => {
-    await run(async () => {
-      const outcome = await skipAfter(20, async () => {
-        const signal = currentSignal();
-        const aborted = new Promise((_, reject) =>
-          signal.addEventListener("abort", () => reject(signal.reason)),
-        );
-        return until(aborted);
-      });
-      expect(outcome).toBeUndefined();
-    });
-  });
-
-  test("currentSignal inside an already cancelled scope is aborted at once", async () => {
-    await run(async () => {
-      await withPool(async (pool) => {
-        pool.cancel();
-        expect(currentSignal().aborted).toBe(true);
-        await shield(async () => {
-          expect(currentSignal().aborted).toBe(false);
-        });
-      });
-    });
-  });
-
+describe("currentTask", () => {
   test("currentTask names the calling task", async () => {
     await run(async function main() {
       expect(currentTask().name).toBe("main");

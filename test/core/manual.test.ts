@@ -5,11 +5,9 @@ import { describe, expect, test } from "bun:test";
 import {
   checkpoint,
   connect,
-  GiambioError,
   MockClock,
   Scheduler,
   sleep,
-  sleepForever,
   until,
   withPool,
 } from "../../src/index.ts";
@@ -113,15 +111,6 @@ describe("manual ticking", () => {
     clock.jump(1000);
     expect(await scheduler.tick()).toBe(false);
     expect(main.result).toBe("woke");
-  });
-
-  test("a deadlock surfaces through the ticks and the root task", async () => {
-    const scheduler = new Scheduler({ handleSignals: false });
-    const main = scheduler.start(() => sleepForever());
-    while (await scheduler.tick());
-    expect(main.state).toBe("failed");
-    expect(main.error).toBeInstanceOf(GiambioError);
-    expect(String(main.error)).toContain("deadlock");
   });
 
   test("tick() without start() is an error", async () => {

@@ -71,7 +71,36 @@ describe("TimerHeap", () => {
       heap.remove(entry);
     }
     expect(heap.size).toBe(0);
+    // Removal drops each entry's slot at once (a leaked slot would show here)...
+    expect(heap.stats().slots).toBe(0);
+    // ...and the emptied buckets of 1,001 distinct ms go once they reach the top.
+    expect(heap.stats().buckets).toBe(1001);
     expect(heap.nextDue()).toBe(Number.POSITIVE_INFINITY);
+    expect(heap.stats()).toEqual({ entries: 0, buckets: 0, slots: 0 });
+  });
+
+  test("buckets popped empty or emptied by removal are dropped, not kept", () => {
+    const heap = new TimerHeap();
+    const entries = Array.from({ length: 200 }, (_, i) => new Entry(`e${i}`, i + 1));
+    for (const entry of entries) heap.push(entry);
+    expect(heap.stats()).toEqual({ entries: 200, buckets: 200, slots: 200 });
+    // Remove every other one; pop the rest as time passes.
+    entries.forEach((entry, i) => {
+      if (i % 2 === 0) heap.remove(entry);
+    });
+    expect(heap.stats().slots).toBe(100);
+    expect(drain(heap, 100)).toHaveLength(50);
+    // Every bucket at or before 100 ms is gone, popped or emptied, and so is the emptied one
+    // at 101 that reached the top: no empty bucket sits ahead of the first live one.
+    expect(heap.stats()).toEqual({ entries: 50, buckets: 99, slots: 50 });
+    drain(heap, 1000);
+    expect(heap.stats()).toEqual({ entries: 0, buckets: 0, slots: 0 });
+    // A bucket reused after being emptied holds only its new entry.
+    const again = new Entry("again", 500);
+    heap.push(again);
+    heap.remove(again);
+    heap.push(again);
+    expect(heap.stats()).toEqual({ entries: 1, buckets: 1, slots: 1 });
   });
 
   test("agrees with a sorted reference on random work", () => {
@@ -110,5 +139,8 @@ describe("TimerHeap", () => {
       expect(heap.size).toBe(live.size);
     }
     expect(fired).toEqual(expected);
+    // Whatever the mix, draining everything leaves no bucket and no slot behind.
+    drain(heap, now + 1000);
+    expect(heap.stats()).toEqual({ entries: 0, buckets: 0, slots: 0 });
   });
 });

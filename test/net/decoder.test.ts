@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import {
+  checkpoint,
   connect,
   type Decoder,
   DelimiterDecoder,
@@ -15,6 +16,7 @@ import {
   listen,
   run,
   type SocketStream,
+  sleep,
   withPool,
 } from "../../src/index.ts";
 import { LOCALHOST, text } from "./helpers.ts";
@@ -133,8 +135,26 @@ describe("decoders on a stream", () => {
       expect(await server.receiveLine()).toBe("a");
       const error = await server.receiveLine().catch((e) => e);
       expect(error).toBeInstanceOf(IncompleteReadError);
+      expect(error.message).toStartWith("receiveLine() on SocketStream(");
+      expect(error.message).toContain("the peer stopped sending after 1 bytes of a line");
       expect(text(error.partial)).toBe("b");
       expect(await server.receiveLine()).toBeUndefined();
+    }));
+
+  test("errors name the call made: frames() at EOF inside a frame, receiveLine() after close()", () =>
+    withPair(async (client, server) => {
+      await client.sendAll("a|b");
+      await client.sendEof();
+      const got: string[] = [];
+      const error = await (async () => {
+        for await (const frame of server.frames(new DelimiterDecoder("|"))) got.push(text(frame));
+      })().catch((e) => e);
+      expect(got).toEqual(["a"]);
+      expect(error).toBeInstanceOf(IncompleteReadError);
+      expect(error.message).toStartWith("frames() on SocketStream(");
+      await server.close();
+      const closed = await server.receiveLine().catch((e) => e);
+      expect(closed.message).toStartWith("receiveLine() on SocketStream(");
     }));
 
   test("a too-long line leaves the stream usable", () =>
@@ -194,5 +214,19 @@ describe("decoders on a stream", () => {
       await expect(server.receiveFrame(lying)).rejects.toThrow(/length 99/);
       expect(text(await server.receiveExactly(3))).toBe("abc");
       await expect(server.receiveFrame({} as never)).rejects.toThrow(TypeError);
+    }));
+
+  test("readerIdle: a reader parked with nothing buffered, not one in the middle of a frame", () =>
+    withPair(async (client, server) => {
+      expect(server.readerIdle).toBe(false); // nobody reads
+      await withPool(async (pool) => {
+        pool.spawn(() => server.receiveLine());
+        await checkpoint();
+        expect(server.readerIdle).toBe(true);
+        await client.sendAll("par");
+        while (server.heldBytes < 3) await sleep(1);
+        expect(server.readerIdle).toBe(false); // part of a line is buffered
+        await client.sendAll("t\n");
+      });
     }));
 });

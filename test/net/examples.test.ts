@@ -14,15 +14,20 @@ class Example {
   readonly lines: string[] = [];
   #waiters: (() => void)[] = [];
 
-  constructor(name: string, env: Record<string, string>) {
-    this.process = Bun.spawn(["bun", `${EXAMPLES}/${name}`], {
+  /** Everything the example wrote to stderr, once it has closed it. */
+  readonly stderr: Promise<string>;
+
+  constructor(name: string, env: Record<string, string>, args: string[] = []) {
+    this.process = Bun.spawn(["bun", `${EXAMPLES}/${name}`, ...args], {
       env: { ...process.env, ...env },
       stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",
     });
     this.#collect(this.process.stdout);
-    this.#collect(this.process.stderr);
+    const [forLines, forText] = this.process.stderr.tee();
+    this.#collect(forLines);
+    this.stderr = new Response(forText).text();
   }
 
   /** The first output line (stdout or stderr) matching `pattern`, waiting for it. */
@@ -167,6 +172,20 @@ describe("examples", () => {
     }
   }, 15000);
 
+  test("chatroom-server.ts: Ctrl+C logs that it is exiting and exits 0, no stack trace", async () => {
+    const server = new Example("chatroom-server.ts", { HOST: "127.0.0.1", PORT: "0" });
+    try {
+      await server.port(/Serving asynchronously at 127\.0\.0\.1:(\d+)$/);
+      server.process.kill("SIGINT");
+      expect(await server.process.exited).toBe(0);
+      const stderr = (await server.stderr).trim().split("\n");
+      expect(stderr.at(-1)).toMatch(/^\[INFO\] .* Ctrl\+C detected, exiting$/);
+      expect(stderr.length).toBe(2);
+    } finally {
+      server.process.kill();
+    }
+  }, 15000);
+
   test("chatroom-client.ts: sends typed lines, prints what the room says, ends on EOF", async () => {
     const server = new Example("chatroom-server.ts", { HOST: "127.0.0.1", PORT: "0" });
     try {
@@ -197,6 +216,63 @@ describe("examples", () => {
     } finally {
       server.process.kill();
     }
+  }, 15000);
+
+  test("chatroom-client.ts: the server closing the connection ends the client, stdin still open", async () => {
+    await run(async () => {
+      await using server = await listen(local(0));
+      await withPool(async (pool) => {
+        pool.spawn(() =>
+          server.serve(async (stream) => {
+            await stream.sendAll("Welcome, and goodbye\n");
+            expect(text(await stream.receiveUntil("\n"))).toBe("hi\n");
+          }),
+        );
+        const client = new Example("chatroom-client.ts", {
+          HOST: "127.0.0.1",
+          PORT: String(server.port),
+        });
+        try {
+          await client.line(/^Welcome, and goodbye$/);
+          client.process.stdin.write("hi\n"); // the server answers by closing
+          client.process.stdin.flush();
+          // stdin stays open: only the closed connection can end the client.
+          expect(await client.process.exited).toBe(0);
+          await client.line(/^Disconnected$/);
+          expect(await client.stderr).toBe("");
+        } finally {
+          client.process.kill();
+        }
+        pool.cancel();
+      });
+    });
+  }, 15000);
+
+  test("chatroom-client.ts: Ctrl+C stops it quietly with status 130", async () => {
+    await run(async () => {
+      await using server = await listen(local(0));
+      await withPool(async (pool) => {
+        pool.spawn(() =>
+          server.serve(async (stream) => {
+            await stream.sendAll("Welcome\n");
+            await sleep(60_000);
+          }),
+        );
+        const client = new Example("chatroom-client.ts", {
+          HOST: "127.0.0.1",
+          PORT: String(server.port),
+        });
+        try {
+          await client.line(/^Welcome$/);
+          client.process.kill("SIGINT");
+          expect(await client.process.exited).toBe(130);
+          expect(await client.stderr).toBe("");
+        } finally {
+          client.process.kill();
+        }
+        pool.cancel();
+      });
+    });
   }, 15000);
 
   test("proxy.ts: forwards both ways, propagates half-close, stops cleanly with a summary", async () => {
@@ -255,5 +331,56 @@ describe("examples", () => {
     const seconds = Number(/complete in (\d+\.\d\d) seconds/.exec(lines[5] as string)?.[1]);
     expect(seconds).toBeGreaterThanOrEqual(1.99);
     expect(seconds).toBeLessThan(3);
+  }, 15000);
+
+  test("children.ts is the program README.md shows, from its import on", async () => {
+    const readme = await Bun.file(`${EXAMPLES}/../README.md`).text();
+    const file = await Bun.file(`${EXAMPLES}/children.ts`).text();
+    const program = file
+      .slice(file.indexOf("\nimport ") + 1)
+      .replace('"../src/index.ts"', '"giambio"');
+    expect(readme).toContain(`\`\`\`ts\n${program}\`\`\``);
+  });
+
+  test("debugger.ts prints the lines README.md shows, in that order", async () => {
+    const readme = await Bun.file(`${EXAMPLES}/../README.md`).text();
+    const shown = /the shape of giambio's own debugger[\s\S]*?```text\n([\s\S]*?)```/.exec(
+      readme,
+    )?.[1];
+    const expected = (shown ?? "").split("\n").filter((line) => line !== "" && line !== "...");
+    expect(expected.length).toBeGreaterThan(10);
+    const example = new Example("debugger.ts", {});
+    expect(await example.process.exited).toBe(0);
+    await example.line(/^## Finished running$/);
+    // Measured durations (2.00 s, or 1.99 when the step before took a while) may differ.
+    const shape = (line: string) => line.replace(/\d+\.\d\d/g, "#.##");
+    const printed = example.lines.map(shape);
+    let at = 0;
+    for (const line of expected) {
+      const found = printed.indexOf(shape(line), at);
+      expect({ line, found: found >= 0 }).toEqual({ line, found: true });
+      at = found + 1;
+    }
+  }, 15000);
+
+  test("debugger.ts: a bad SECONDS is refused before anything runs", async () => {
+    for (const argument of ["abc", "-1", ""]) {
+      const example = new Example("debugger.ts", {}, [argument]);
+      expect(await example.process.exited).toBe(2);
+      expect(example.lines.filter((line) => line !== "")).toEqual([
+        `usage: bun examples/debugger.ts [SECONDS]: SECONDS must be a non-negative number, got '${argument}'`,
+      ]);
+    }
+  }, 15000);
+
+  test("Ctrl+C: children.ts and debugger.ts stop quietly with status 130", async () => {
+    for (const name of ["children.ts", "debugger.ts"]) {
+      const example = new Example(name, {});
+      await example.line(/^\[main\] Children spawned, awaiting completion$/);
+      example.process.kill("SIGINT");
+      expect(await example.process.exited).toBe(130);
+      expect(await example.stderr).toBe("");
+      expect(example.lines.some((line) => /Had a nice nap/.test(line))).toBe(false);
+    }
   }, 15000);
 });

@@ -1,17 +1,12 @@
 /**
  * Shared pieces of the network tests: deterministic payloads, reading a stream to its end,
- * and a server running in the background of a pool.
+ * a connected pair of streams, an echo handler, a temporary directory and a self-signed
+ * certificate.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type Listener,
-  listen,
-  type Pool,
-  type ServeOptions,
-  type SocketStream,
-} from "../../src/index.ts";
+import { connect, type Listener, listen, type SocketStream, withPool } from "../../src/index.ts";
 
 export const LOCALHOST = { hostname: "127.0.0.1", port: 0 } as const;
 
@@ -45,15 +40,19 @@ export function concat(chunks: Uint8Array[]): Uint8Array {
 
 export const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
-/** Listens on 127.0.0.1 (free port) and serves `handler` in a child task of `pool`. */
-export async function serveInBackground(
-  pool: Pool,
-  handler: (stream: SocketStream) => unknown,
-  options?: ServeOptions,
-): Promise<Listener> {
-  const listener = await listen(LOCALHOST);
-  pool.spawn(() => listener.serve(handler, options));
-  return listener;
+/**
+ * A connected pair of TCP streams, `[client, server]`: the client end of a `connect` and
+ * the stream `accept` gave for it. Over `listener` when given (the caller closes it), else
+ * over a listener on 127.0.0.1 that is closed once the pair is made. Call inside a task.
+ */
+export async function connectedPair(listener?: Listener): Promise<[SocketStream, SocketStream]> {
+  await using own = listener === undefined ? await listen(LOCALHOST) : undefined;
+  const server = (listener ?? own) as Listener;
+  return await withPool(async (pool) => {
+    const accepted = pool.spawn(() => server.accept());
+    const client = await connect({ hostname: "127.0.0.1", port: server.port });
+    return [client, await accepted.join()];
+  });
 }
 
 /** Echoes every chunk back until EOF. */
@@ -65,4 +64,33 @@ export async function echo(stream: SocketStream): Promise<void> {
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A PEM certificate and its private key. */
+export interface SelfSignedCert {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A fresh self-signed certificate for localhost/127.0.0.1, made by the openssl CLI in a
+ * temporary directory that is removed again. Slow (an RSA key), so make it once per file,
+ * in `beforeAll`.
+ */
+export async function selfSignedCert(): Promise<SelfSignedCert> {
+  const dir = tempDir("giambio-cert-");
+  try {
+    const made = Bun.spawnSync([
+      ..."openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost".split(" "),
+      ...["-keyout", `${dir.path}/key.pem`, "-out", `${dir.path}/cert.pem`],
+      ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+    ]);
+    if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
+    return {
+      cert: await Bun.file(`${dir.path}/cert.pem`).text(),
+      key: await Bun.file(`${dir.path}/key.pem`).text(),
+    };
+  } finally {
+    dir.remove();
+  }
 }

@@ -1,8 +1,9 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, expectTypeOf, test } from "bun:test";
 import {
   CancelledError,
   connect,
   currentTask,
+  Listener,
   listen,
   run,
   type SocketStream,
@@ -10,7 +11,7 @@ import {
   sleep,
   withPool,
 } from "../../src/index.ts";
-import { echo, LOCALHOST, pattern, readAll, serveInBackground, tempDir, text } from "./helpers.ts";
+import { echo, LOCALHOST, pattern, readAll, tempDir, text } from "./helpers.ts";
 
 const to = (port: number) => ({ hostname: "127.0.0.1", port });
 
@@ -20,7 +21,7 @@ describe("serve", () => {
     () =>
       run(async () => {
         await withPool(async (pool) => {
-          const listener = await serveInBackground(pool, echo);
+          const listener = await pool.start(serve, LOCALHOST, echo);
           await withPool(async (clients) => {
             for (let i = 0; i < 100; i++) {
               clients.spawn(async () => {
@@ -47,7 +48,7 @@ describe("serve", () => {
     () =>
       run(async () => {
         await withPool(async (pool) => {
-          const listener = await serveInBackground(pool, async (stream) => {
+          const listener = await pool.start(serve, LOCALHOST, async (stream) => {
             await stream.sendAll(`${currentTask().name}\n`);
           });
           await using client = await connect(to(listener.port));
@@ -98,8 +99,9 @@ describe("serve", () => {
     () =>
       run(async () => {
         await withPool(async (pool) => {
-          const listener = await serveInBackground(
-            pool,
+          const listener = await pool.start(
+            serve,
+            LOCALHOST,
             () => {
               throw new Error("bad request");
             },
@@ -123,8 +125,9 @@ describe("serve", () => {
       run(async () => {
         const logged: [string, string][] = [];
         await withPool(async (pool) => {
-          const listener = await serveInBackground(
-            pool,
+          const listener = await pool.start(
+            serve,
+            LOCALHOST,
             async (stream) => {
               const line = text(await stream.receiveUntil("\n"));
               if (line === "boom\n") throw new Error("boom");
@@ -178,8 +181,9 @@ describe("serve", () => {
     () =>
       run(async () => {
         await withPool(async (pool) => {
-          const listener = await serveInBackground(
-            pool,
+          const listener = await pool.start(
+            serve,
+            LOCALHOST,
             async (stream) => {
               await stream.sendAll("welcome\n");
               await stream.receive();
@@ -272,14 +276,13 @@ describe("serve", () => {
     5000,
   );
 
-  test("serve() listens and serves in one call (here on a unix socket)", async () => {
+  test("serve() listens and serves in one call (here on a unix socket, started with pool.start)", async () => {
     const dir = tempDir("giambio-serve-");
     try {
       await run(async () => {
         const path = `${dir.path}/echo.sock`;
         await withPool(async (pool) => {
-          pool.spawn(() => serve({ unix: path }, echo));
-          await sleep(10);
+          await pool.start(serve, { unix: path }, echo);
           await using client = await connect({ unix: path });
           await client.sendAll("over unix");
           expect(text(await client.receiveExactly(9))).toBe("over unix");
@@ -309,6 +312,141 @@ describe("serve", () => {
         await expect(serve({ hostname: "127.0.0.1", port: 0 }, 42 as never)).rejects.toBeInstanceOf(
           TypeError,
         );
+      }),
+    5000,
+  );
+});
+
+describe("pool.start(serve, ...)", () => {
+  test(
+    "port 0: start resolves with the bound Listener, its real port, and connections are served",
+    () =>
+      run(async () => {
+        await withPool(async (pool) => {
+          const listener: Listener = await pool.start(serve, LOCALHOST, echo, {
+            maxConnections: 10,
+          });
+          expectTypeOf(listener).toEqualTypeOf<Listener>();
+          expectTypeOf(listener.port).toBeNumber();
+          expect(listener).toBeInstanceOf(Listener);
+          expect(listener.closed).toBe(false);
+          expect(listener.port).toBeGreaterThan(0);
+          expect(listener.address).toBe(`127.0.0.1:${listener.port}`);
+          expect(pool.tasks.map((task) => task.name)).toEqual(["serve"]);
+          await using client = await connect(to(listener.port));
+          await client.sendAll("ping");
+          expect(text(await client.receiveExactly(4))).toBe("ping");
+          pool.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
+    "a listen failure (port in use) rejects start with that error; the pool is not failed",
+    () =>
+      run(async () => {
+        await using taken = await listen(LOCALHOST);
+        const outcome = await withPool(async (pool) => {
+          const error = await pool
+            .start(serve, { hostname: "127.0.0.1", port: taken.port }, echo)
+            .catch((e) => e);
+          expect(error.code).toBe("EADDRINUSE");
+          expect(error.message).toBe(
+            `listen on 127.0.0.1:${taken.port} failed: address already in use (EADDRINUSE)`,
+          );
+          expect(pool.tasks.length).toBe(0);
+          return "the pool went on";
+        });
+        expect(outcome).toBe("the pool went on");
+        expect(taken.closed).toBe(false);
+      }),
+    5000,
+  );
+
+  test(
+    "bad serve arguments reject start before anything is opened",
+    () =>
+      run(async () => {
+        await withPool(async (pool) => {
+          // @ts-expect-error the handler is missing
+          const missing = await pool.start(serve, LOCALHOST).catch((e) => e);
+          expect(missing).toBeInstanceOf(TypeError);
+          expect(missing.message).toMatch(/serve\(handler\) must be a function, got undefined/);
+          const unknownKey = await pool
+            // @ts-expect-error not a serve option
+            .start(serve, LOCALHOST, echo, { maxConnection: 2 })
+            .catch((e) => e);
+          expect(unknownKey).toBeInstanceOf(TypeError);
+          expect(unknownKey.message).toMatch(/maxConnection/);
+          expect(pool.tasks.length).toBe(0);
+        });
+      }),
+    5000,
+  );
+
+  test(
+    "cancelling the pool stops the serve: handlers cancelled, connections and the listener closed",
+    () =>
+      run(async () => {
+        const finallyRan: string[] = [];
+        let listener: Listener | undefined;
+        let client: SocketStream | undefined;
+        await withPool(async (pool) => {
+          listener = await pool.start(serve, LOCALHOST, async (stream) => {
+            try {
+              await stream.sendAll("hi\n");
+              await stream.receive();
+            } finally {
+              finallyRan.push(stream.peer);
+            }
+          });
+          client = await connect(to(listener.port));
+          expect(text(await client.receiveUntil("\n"))).toBe("hi\n");
+          pool.cancel();
+        });
+        expect(finallyRan).toEqual([`127.0.0.1:${client?.localPort}`]);
+        expect((await client?.receive())?.length).toBe(0);
+        await client?.close();
+        expect(listener?.closed).toBe(true);
+        const refused = await connect(to(listener?.port ?? 0)).catch((e) => e);
+        expect(refused.code).toBe("ECONNREFUSED");
+      }),
+    5000,
+  );
+
+  test(
+    "once start resolves the serve belongs to the pool: cancelling the starter does not stop it",
+    () =>
+      run(async () => {
+        await withPool(async (servers) => {
+          let listener: Listener | undefined;
+          await withPool(async (starter) => {
+            listener = await servers.start(serve, LOCALHOST, echo);
+            starter.cancel();
+            await sleep(1_000); // cancelled at once
+          });
+          await using client = await connect(to(listener?.port ?? 0));
+          await client.sendAll("still serving");
+          expect(text(await client.receiveExactly(13))).toBe("still serving");
+          servers.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
+    "a starter cancelled before it waits gets CancelledError and nothing is started",
+    () =>
+      run(async () => {
+        await withPool(async (servers) => {
+          const error = await withPool(async (starter) => {
+            starter.cancel();
+            return servers.start(serve, LOCALHOST, echo).catch((e) => e);
+          });
+          expect(error).toBeInstanceOf(CancelledError);
+          expect(servers.tasks.length).toBe(0);
+        });
       }),
     5000,
   );

@@ -54,7 +54,7 @@ async function stall(env: Record<string, string>): Promise<Stats> {
           await stream.sendEof();
         });
         await sleep(1000);
-        if (env.NO_READ_PAUSE === undefined) {
+        if (env["NO_READ_PAUSE"] === undefined) {
           expect(sender.done).toBe(false); // everything is full: the server stopped reading
         }
         for await (const chunk of stream) {

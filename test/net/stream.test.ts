@@ -15,7 +15,7 @@ import {
   sleep,
   withPool,
 } from "../../src/index.ts";
-import { concat, LOCALHOST, pattern, readAll, text } from "./helpers.ts";
+import { concat, connectedPair, LOCALHOST, pattern, readAll, text } from "./helpers.ts";
 
 /**
  * Runs `body(client, server)` with a connected pair of streams over 127.0.0.1 and closes
@@ -23,11 +23,7 @@ import { concat, LOCALHOST, pattern, readAll, text } from "./helpers.ts";
  */
 function withPair(body: (client: SocketStream, server: SocketStream) => Promise<void>) {
   return run(async () => {
-    await using listener = await listen(LOCALHOST);
-    const [client, server] = await withPool(async (pool) => {
-      const accepted = pool.spawn(() => listener.accept());
-      return [await connect({ hostname: "127.0.0.1", port: listener.port }), await accepted.join()];
-    });
+    const [client, server] = await connectedPair();
     try {
       await body(client, server);
     } finally {

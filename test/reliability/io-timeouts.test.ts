@@ -8,16 +8,16 @@ import { expect, test } from "bun:test";
 import {
   BrokenResourceError,
   connect,
-  listen,
   run,
   type SocketStream,
+  serve,
   skipAfter,
   sleep,
   TooSlowError,
   withPool,
   withTimeout,
 } from "../../src/index.ts";
-import { concat, pattern, readAll, serveInBackground, text } from "../net/helpers.ts";
+import { concat, connectedPair, LOCALHOST, pattern, readAll, text } from "../net/helpers.ts";
 
 const IDLE_MS = 200;
 
@@ -26,7 +26,7 @@ test("a per-read skipAfter drops idle connections and keeps busy ones", async ()
   let finallies = 0;
   await run(async () => {
     await withPool(async (server) => {
-      const listener = await serveInBackground(server, async (stream: SocketStream) => {
+      const listener = await server.start(serve, LOCALHOST, async (stream: SocketStream) => {
         try {
           for (;;) {
             const chunk = await skipAfter(IDLE_MS, () => stream.receive());
@@ -87,16 +87,6 @@ test("a per-read skipAfter drops idle connections and keeps busy ones", async ()
   });
   expect(finallies).toBe(6);
 }, 10_000);
-
-/** A connected pair over 127.0.0.1: `[client, server]`. */
-async function connectedPair(): Promise<[SocketStream, SocketStream]> {
-  await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
-  return await withPool(async (pool) => {
-    const accepted = pool.spawn(() => listener.accept());
-    const client = await connect({ hostname: "127.0.0.1", port: listener.port });
-    return [client, await accepted.join()];
-  });
-}
 
 test("a stuck sendAll cut by withTimeout: broken for sending, not corrupt, close works", async () => {
   await run(async () => {

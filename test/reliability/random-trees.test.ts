@@ -22,9 +22,9 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
-import { seededRandom } from "../support/seeded-random.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 
-const RUNS = Number(process.env.GIAMBIO_RANDOM_RUNS ?? 300);
+const RUNS = Number(process.env["GIAMBIO_RANDOM_RUNS"] ?? 300);
 
 class Failure extends Error {
   override name = "Failure";

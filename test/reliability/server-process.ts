@@ -9,7 +9,7 @@ import type { Stats } from "./fixtures/server.ts";
 export type { Stats };
 
 /** `GIAMBIO_HEAVY=1`: the full-size runs of the issue, too long for every CI run. */
-export const HEAVY = process.env.GIAMBIO_HEAVY === "1";
+export const HEAVY = process.env["GIAMBIO_HEAVY"] === "1";
 
 const FIXTURE = `${import.meta.dir}/fixtures/server.ts`;
 

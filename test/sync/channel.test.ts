@@ -4,9 +4,11 @@ import {
   CancelledError,
   checkpoint,
   EndOfChannel,
+  MockClock,
   openMemoryChannel,
   ResourceClosedError,
   run,
+  Scheduler,
   skipAfter,
   sleep,
   TooSlowError,
@@ -14,6 +16,10 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { Log } from "../support/timeline.ts";
+
+/** giambio's scripts count in seconds: one of their seconds is this many ms in the tests ported from them. */
+const SCRIPT_SECOND = 25;
 
 /** Runs `fn` and returns what it threw (or its value), so a child's failure does not crash the pool. */
 async function outcome(fn: () => Promise<unknown>): Promise<unknown> {
@@ -369,4 +375,104 @@ describe("openMemoryChannel", () => {
       expect(send.statistics()).toMatchObject({ tasksWaitingSend: 0, tasksWaitingReceive: 0 });
     }, 5000);
   });
+
+  // Port of giambio's tests/memory_channel.py (github.com/nocturn9x/giambio).
+  test("capacity 2: the sender finishes early, the receiver drains", async () => {
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
+    const [send, receive] = openMemoryChannel<string>(2);
+    await new Scheduler({ clock, handleSignals: false }).run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          for (let i = 0; i < 5; i++) {
+            await send.send(String(i));
+            log.push(`sent ${i}`);
+          }
+          send.close();
+          log.push("sender done");
+        });
+        pool.spawn(async () => {
+          // The script's loop: read until the channel is closed and drained.
+          while (true) {
+            let item: string;
+            try {
+              item = await receive.receive();
+            } catch (error) {
+              if (error instanceof EndOfChannel) break;
+              throw error;
+            }
+            log.push(`received ${item}`);
+            await sleep(SCRIPT_SECOND);
+          }
+          log.push("receiver done");
+        });
+      });
+    });
+    expect(log.labels).toEqual([
+      "sent 0",
+      "received 0",
+      "sent 1",
+      "sent 2",
+      "received 1",
+      "sent 3",
+      "received 2",
+      "sent 4",
+      "sender done",
+      "received 3",
+      "received 4",
+      "receiver done",
+    ]);
+    log.expectAt("sender done", 2);
+    log.expectAt("receiver done", 5);
+  }, 5000);
+
+  // Port of giambio's tests/task_ipc.py (github.com/nocturn9x/giambio).
+  test("three tasks share one channel under skipAfter(6); sends and receives alternate", async () => {
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
+    const sent: string[] = [];
+    const received: string[] = [];
+    const [send, receive] = openMemoryChannel<string>(Number.POSITIVE_INFINITY);
+    let serial = 0;
+    async function task(name: string) {
+      while (true) {
+        try {
+          const data = receive.tryReceive();
+          received.push(data);
+          log.push(`${name} received`);
+        } catch (error) {
+          if (!(error instanceof WouldBlock)) throw error;
+          const data = `${name}-${serial++}`;
+          log.push(`${name} sending`);
+          sent.push(data);
+          await send.send(data);
+        }
+        await sleep(SCRIPT_SECOND);
+      }
+    }
+    const leftovers: string[] = [];
+    await new Scheduler({ clock, handleSignals: false }).run(async () => {
+      await skipAfter(6 * SCRIPT_SECOND, async (pool) => {
+        pool.spawn(task, "one");
+        pool.spawn(task, "two");
+        pool.spawn(task, "three");
+      });
+      send.close();
+      log.push("channel closed");
+      for await (const data of receive) leftovers.push(data);
+    });
+    const lines = log.labels.slice(0, -1);
+    expect(log.labels.at(-1)).toBe("channel closed");
+    log.expectAt("channel closed", 6);
+    expect(lines.length).toBeGreaterThanOrEqual(15); // about 6 rounds of 3 tasks
+    lines.forEach((line, i) => {
+      expect(line.endsWith(i % 2 === 0 ? "sending" : "received")).toBe(true);
+    });
+    // Nothing lost, nothing duplicated, FIFO: what was received, then what was left over,
+    // is exactly what was sent.
+    expect([...received, ...leftovers]).toEqual(sent);
+    expect(() => receive.tryReceive()).toThrow(EndOfChannel);
+  }, 5000);
 });

@@ -4,12 +4,20 @@ import {
   checkpoint,
   Event,
   GiambioError,
+  MockClock,
+  type Pool,
   run,
+  Scheduler,
   skipAfter,
+  sleep,
   TooSlowError,
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { Log } from "../support/timeline.ts";
+
+/** giambio's scripts count in seconds: one of their seconds is this many ms in the tests ported from them. */
+const SCRIPT_SECOND = 25;
 
 describe("Event", () => {
   test("wait() resolves with the value given to set(); isSet and value follow", async () => {
@@ -135,4 +143,98 @@ describe("Event", () => {
   test("wait() outside a running loop rejects with GiambioError", async () => {
     await expect(new Event().wait()).rejects.toThrow(/giambio is not running/);
   });
+
+  // Port of giambio's tests/events.py (github.com/nocturn9x/giambio).
+  test("the waiter gets the value at 3 and runs before the setter goes on", async () => {
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
+    async function child(event: Event<boolean>, pause: number) {
+      log.push("child waiting");
+      log.push(`child got ${await event.wait()}`);
+      await sleep(pause * SCRIPT_SECOND);
+      log.push("child done");
+    }
+    await new Scheduler({ clock, handleSignals: false }).run(async (pause: number) => {
+      const event = new Event<boolean>();
+      await withPool(async (pool) => {
+        const task = pool.spawn(child, event, pause + 2);
+        await sleep(pause * SCRIPT_SECOND);
+        event.set(true);
+        await checkpoint(); // giambio's `await event.set()` yields; ours does not
+        log.push("parent set the event, awaiting child");
+        await task.join();
+        log.push("parent saw the child exit");
+      });
+    }, 3);
+    expect(log.labels).toEqual([
+      "child waiting",
+      "child got true",
+      "parent set the event, awaiting child",
+      "child done",
+      "parent saw the child exit",
+    ]);
+    log.expectAt("child got true", 3);
+    log.expectAt("child done", 8);
+  }, 5000);
+
+  // Port of giambio's tests/event_timeout.py (github.com/nocturn9x/giambio).
+  test("skipAfter(5) cancels the child at 5 and the parent goes on", async () => {
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
+    async function child(event: Event<boolean>, pause: number) {
+      try {
+        log.push(`child got ${await event.wait()}`);
+        await sleep(pause * SCRIPT_SECOND);
+        log.push("child done");
+      } catch (error) {
+        log.push("child cancelled");
+        throw error;
+      }
+    }
+    await new Scheduler({ clock, handleSignals: false }).run(async (pause: number) => {
+      let pool: Pool | undefined;
+      await skipAfter(5 * SCRIPT_SECOND, async (p) => {
+        pool = p;
+        const event = new Event<boolean>();
+        p.spawn(child, event, pause + 2);
+        await sleep(pause * SCRIPT_SECOND);
+        event.set(true);
+        log.push("parent set the event");
+      });
+      if (pool?.timedOut) log.push("parent: timeout has expired");
+    }, 2);
+    expect(log.labels).toEqual([
+      "parent set the event", // set() does not yield: the child runs when the parent parks
+      "child got true",
+      "child cancelled",
+      "parent: timeout has expired",
+    ]);
+    log.expectAt("child got true", 2);
+    log.expectAt("child cancelled", 5);
+  }, 5000);
+
+  // Port of giambio's tests/event_timeout.py (github.com/nocturn9x/giambio).
+  test("a task still in wait() is cancelled and leaves no waiter", async () => {
+    const event = new Event<boolean>();
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
+    await new Scheduler({ clock, handleSignals: false }).run(async () => {
+      await skipAfter(2 * SCRIPT_SECOND, async (pool) => {
+        pool.spawn(async () => {
+          try {
+            await event.wait();
+          } finally {
+            log.push("waiter unwound");
+          }
+        });
+      });
+      log.push("parent goes on");
+    });
+    expect(log.labels).toEqual(["waiter unwound", "parent goes on"]);
+    log.expectAt("waiter unwound", 2);
+    expect(event.statistics().tasksWaiting).toBe(0);
+  }, 5000);
 });

@@ -5,12 +5,19 @@ import {
   currentTask,
   GiambioError,
   Lock,
+  MockClock,
+  Queue,
   run,
+  Scheduler,
   sleep,
   TooSlowError,
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { Log } from "../support/timeline.ts";
+
+/** giambio's scripts count in seconds: one of their seconds is this many ms in the tests ported from them. */
+const SCRIPT_SECOND = 25;
 
 describe("Lock", () => {
   test("one holder at a time; locked and owner follow", async () => {
@@ -210,5 +217,52 @@ describe("Lock", () => {
       });
     });
     expect(lock.locked).toBe(false);
+  }, 5000);
+
+  // Port of giambio's tests/lock.py (github.com/nocturn9x/giambio).
+  test("each holder's items are contiguous while unlocked countdowns interleave", async () => {
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
+    const queue = new Queue<number>();
+    const lock = new Lock();
+    async function child(start: number, limit: number) {
+      await lock.withLock(async () => {
+        for (let n = start; n <= limit; n++) {
+          log.push(`locked ${n}`);
+          await queue.put(n);
+          await sleep(SCRIPT_SECOND);
+        }
+      });
+    }
+    async function other(stop: number) {
+      for (let n = stop; n > 0; n--) {
+        log.push(`unlocked(${stop}) ${n}`);
+        await sleep(SCRIPT_SECOND);
+      }
+    }
+    const result = await new Scheduler({ clock, handleSignals: false }).run(async () => {
+      await withPool(async (pool) => {
+        pool.spawn(child, 1, 5);
+        pool.spawn(child, 6, 10);
+        pool.spawn(other, 10);
+        pool.spawn(other, 5);
+      });
+      log.push("main done");
+      const items: number[] = [];
+      while (queue.size > 0) items.push(await queue.get());
+      return items;
+    });
+    const expected = Array.from({ length: 10 }, (_, i) => i + 1);
+    expect(result).toEqual(expected);
+    const locked = log.labels.filter((label) => label.startsWith("locked"));
+    expect(locked).toEqual(expected.map((n) => `locked ${n}`));
+    // The countdowns ran beside the holders, not after them.
+    const labels = log.labels;
+    expect(labels.indexOf("unlocked(10) 9")).toBeLessThan(labels.indexOf("locked 5"));
+    expect(labels.indexOf("unlocked(10) 4")).toBeLessThan(labels.indexOf("locked 10"));
+    expect(labels.indexOf("unlocked(10) 4")).toBeGreaterThan(labels.indexOf("locked 6"));
+    log.expectAt("locked 6", 5);
+    log.expectAt("main done", 10);
   }, 5000);
 });

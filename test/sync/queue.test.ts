@@ -2,13 +2,20 @@ import { describe, expect, test } from "bun:test";
 import {
   CancelledError,
   checkpoint,
+  MockClock,
   Queue,
   run,
+  Scheduler,
   skipAfter,
+  sleep,
   TooSlowError,
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { Log } from "../support/timeline.ts";
+
+/** giambio's scripts count in seconds: one of their seconds is this many ms in the tests ported from them. */
+const SCRIPT_SECOND = 25;
 
 describe("Queue", () => {
   test("items come out in the order they went in; size follows", async () => {
@@ -203,5 +210,54 @@ describe("Queue", () => {
       tasksWaitingPut: 0,
       tasksWaitingGet: 0,
     });
+  }, 5000);
+
+  // Port of giambio's tests/queue.py (github.com/nocturn9x/giambio).
+  test("Queue(2): the producer runs at most 2 ahead; items arrive in order", async () => {
+    // Virtual time: the interleaving of equal deadlines must not depend on the machine's load.
+    const clock = new MockClock({ autojump: true });
+    const log = new Log(SCRIPT_SECOND, () => clock.now());
+    async function producer(queue: Queue<number | null>, n: number) {
+      for (let i = 0; i < n; i++) {
+        await queue.put(i);
+        log.push(`produced ${i}`);
+      }
+      await queue.put(null);
+      log.push("producer done");
+    }
+    async function consumer(queue: Queue<number | null>) {
+      while (true) {
+        const item = await queue.get();
+        if (item === null) break;
+        log.push(`consumed ${item}`);
+        await sleep(SCRIPT_SECOND);
+      }
+      log.push("consumer done");
+    }
+    await new Scheduler({ clock, handleSignals: false }).run(async () => {
+      const queue = new Queue<number | null>(2);
+      await withPool(async (pool) => {
+        pool.spawn(producer, queue, 5);
+        pool.spawn(consumer, queue);
+      });
+    });
+    // A put() or get() that completes at once does not yield to the scheduler, but awaiting
+    // it lets the other task's pending continuation run: the two interleave like this.
+    expect(log.labels).toEqual([
+      "produced 0",
+      "consumed 0",
+      "produced 1",
+      "produced 2",
+      "consumed 1",
+      "produced 3",
+      "consumed 2",
+      "produced 4",
+      "consumed 3",
+      "producer done",
+      "consumed 4",
+      "consumer done",
+    ]);
+    log.expectAt("producer done", 3);
+    log.expectAt("consumer done", 5);
   }, 5000);
 });

@@ -1,0 +1,150 @@
+/**
+ * The RESP servers the redis benchmark compares with examples/redis-server.ts, one per
+ * process. All of them run the example's own decoder (`RespDecoder`) and command engine
+ * (`execute` over a `Store`), so what differs is only how bytes get from the socket to the
+ * decoder and the replies back:
+ *
+ *   bun bench/redis/servers.ts hand    # (b) hand-written on Bun.listen: the fair fast baseline
+ *   bun bench/redis/servers.ts naive   # (c) giambio the "README way": receiveUntil/receiveExactly
+ *
+ * (a) is the example itself and (d) redis-server. Each prints
+ * `Ready to accept connections at 127.0.0.1:<port>` once bound (a free port).
+ */
+import type { Socket } from "bun";
+import {
+  execute,
+  MAX_BULK_LENGTH,
+  ProtocolError,
+  RespDecoder,
+  Store,
+  splitInlineArgs,
+} from "../../examples/redis-server.ts";
+import { clock, IncompleteReadError, listen, run, type SocketStream } from "../../src/index.ts";
+
+const HOST = "127.0.0.1";
+
+interface Connection {
+  readonly decoder: RespDecoder;
+  /** Bytes received that do not make a whole command yet. */
+  pending: Uint8Array | null;
+  /** Reply bytes `write` did not take; reading is paused until `drain` has written them. */
+  unsent: Uint8Array | null;
+}
+
+/**
+ * (b) By hand: an incremental parse of each `data` chunk (a partial command waits, joined
+ * with the next chunk), every reply to that chunk gathered and written with one `write`;
+ * what `write` does not take is kept, reading paused until `drain` has written it.
+ */
+function handWritten(): number {
+  const store = new Store(() => performance.now());
+  const server = Bun.listen<Connection>({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      open(socket) {
+        socket.data = { decoder: new RespDecoder(), pending: null, unsent: null };
+        socket.setNoDelay(true);
+      },
+      data(socket, chunk) {
+        const connection = socket.data;
+        let bytes: Uint8Array = chunk;
+        if (connection.pending !== null) {
+          bytes = new Uint8Array(connection.pending.length + chunk.length);
+          bytes.set(connection.pending);
+          bytes.set(chunk, connection.pending.length);
+        }
+        let replies = "";
+        let close = false;
+        try {
+          for (;;) {
+            const decoded = connection.decoder.decode(bytes);
+            if (decoded === null) break;
+            bytes = bytes.subarray(decoded.length);
+            if (decoded.frame.length > 0) replies += execute(decoded.frame, store);
+          }
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error;
+          replies += `-ERR Protocol error: ${error.message}\r\n`;
+          close = true;
+        }
+        // Bun hands each callback a fresh buffer, so keeping a view of it is safe.
+        connection.pending = bytes.length > 0 ? bytes : null;
+        if (replies !== "") write(socket, Buffer.from(replies, "latin1"));
+        if (close) socket.end();
+      },
+      drain(socket) {
+        const unsent = socket.data.unsent;
+        if (unsent === null) return;
+        socket.data.unsent = null;
+        write(socket, unsent);
+        if (socket.data.unsent === null) socket.resume();
+      },
+    },
+  });
+  return server.port;
+}
+
+function write(socket: Socket<Connection>, bytes: Uint8Array): void {
+  const written = socket.write(bytes);
+  if (written < bytes.length) {
+    socket.data.unsent = bytes.subarray(Math.max(written, 0));
+    socket.pause();
+  }
+}
+
+/**
+ * (c) giambio as a newcomer writes it from the README: `receiveUntil("\r\n")` for each
+ * header line, `receiveExactly(length + 2)` for each bulk string, one `sendAll` per reply.
+ */
+async function naiveHandler(stream: SocketStream, store: Store): Promise<void> {
+  for (;;) {
+    let line: Uint8Array;
+    try {
+      line = await stream.receiveUntil("\r\n");
+    } catch (error) {
+      if (error instanceof IncompleteReadError && error.partial.length === 0) return;
+      throw error;
+    }
+    const header = latin1(line.subarray(0, line.length - 2));
+    let args: string[];
+    if (header[0] === "*") {
+      const count = Number(header.slice(1));
+      args = [];
+      for (let i = 0; i < count; i++) {
+        const bulkHeader = latin1(await stream.receiveUntil("\r\n"));
+        const length = Number(bulkHeader.slice(1, -2));
+        if (bulkHeader[0] !== "$" || !(length >= 0 && length <= MAX_BULK_LENGTH)) {
+          await stream.sendAll("-ERR Protocol error: invalid bulk length\r\n");
+          return;
+        }
+        const data = await stream.receiveExactly(length + 2);
+        args.push(latin1(data.subarray(0, length)));
+      }
+    } else {
+      args = splitInlineArgs(header);
+    }
+    if (args.length > 0) await stream.sendAll(Buffer.from(execute(args, store), "latin1"));
+  }
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
+}
+
+const kind = process.argv[2];
+if (kind === "hand") {
+  console.log(`Ready to accept connections at ${HOST}:${handWritten()}`);
+} else if (kind === "naive") {
+  await run(async () => {
+    const store = new Store(clock);
+    const listener = await listen({ hostname: HOST, port: 0 });
+    console.log(`Ready to accept connections at ${HOST}:${listener.port}`);
+    // redis-benchmark's connections may end abruptly; that ends one handler only.
+    await listener.serve((stream) => naiveHandler(stream, store), { onError: () => {} });
+  });
+} else {
+  console.error(`usage: bun bench/redis/servers.ts hand|naive (got ${kind})`);
+  process.exit(2);
+}

@@ -1,0 +1,196 @@
+/**
+ * `listen({ proxyProtocol })`: each connection first goes through a `HeaderReader`, which
+ * checks that the peer may send a header (`trusted`), reads the PROXY header within the
+ * timeout, and only then makes the `SocketStream` (reporting the client the header names)
+ * and hands it to the listener. A connection whose header is missing, malformed, too slow or
+ * from an untrusted peer is closed and counted; no handler ever sees it.
+ *
+ * TLS comes after the header, in plaintext before the handshake, so such a listener binds
+ * plain TCP and starts TLS itself once the header is read (`tls-after-header.ts`).
+ */
+import type { Socket, TLSOptions } from "bun";
+import { type AddressRange, inRange, parseIp } from "./address-ranges.ts";
+import { formatAddress } from "./endpoint.ts";
+import type { ProxyPlan } from "./proxy-options.ts";
+import { type ProxyHeader, parseProxyHeader } from "./proxy-protocol.ts";
+import { SocketStream } from "./stream.ts";
+import { TlsAfterHeader } from "./tls-after-header.ts";
+
+/** The biggest header: v2's 16 bytes plus a 16-bit length. */
+const MAX_HEADER = 16 + 0xffff;
+
+/** What a header reader needs from its listener. */
+export interface HeaderReaderContext {
+  readonly plan: ProxyPlan;
+  readonly tls: TLSOptions | undefined;
+  readonly unixPath: string | null;
+  /** The connection is ready: hand the stream over. */
+  arrived(stream: SocketStream): void;
+  /** A connection was closed for its header (or its peer); count it. */
+  rejected(): void;
+}
+
+/** A connection before its header: collects bytes until `parseProxyHeader` has one. */
+export class HeaderReader {
+  readonly #socket: Socket<unknown>;
+  readonly #context: HeaderReaderContext;
+  #buffered: Uint8Array = new Uint8Array(0);
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #done = false;
+  /** After a TLS header: the TLS session that now owns the socket's bytes. */
+  #tls: TlsAfterHeader | null = null;
+  /** The real peer, captured at open: Bun reports undefined once the peer has gone. */
+  readonly #realAddress: string;
+  readonly #realPort: number;
+
+  constructor(socket: Socket<unknown>, context: HeaderReaderContext) {
+    this.#socket = socket;
+    this.#context = context;
+    // (Even at open, Bun has none for a peer that is already gone.)
+    this.#realAddress = socket.remoteAddress ?? "";
+    this.#realPort = socket.remotePort ?? 0;
+    const { trusted } = context.plan;
+    if (
+      trusted !== null &&
+      context.unixPath === null &&
+      !isTrusted(socket.remoteAddress, trusted)
+    ) {
+      this.#reject();
+      return;
+    }
+    this.#timer = setTimeout(() => this.#reject(), context.plan.timeout);
+  }
+
+  /** Bytes from the socket: header bytes, then (TLS) ciphertext for the TLS session. */
+  receive(chunk: Uint8Array): void {
+    if (this.#tls !== null) {
+      this.#tls.receive(chunk);
+      return;
+    }
+    if (this.#done) return;
+    const bytes = this.#buffered.length === 0 ? chunk : concat(this.#buffered, chunk);
+    let header: ProxyHeader | null;
+    try {
+      header = parseProxyHeader(bytes);
+    } catch {
+      this.#reject();
+      return;
+    }
+    if (header === null) {
+      if (bytes.length > MAX_HEADER) this.#reject();
+      else this.#buffered = bytes.slice();
+      return;
+    }
+    this.#done = true;
+    clearTimeout(this.#timer);
+    this.#buffered = new Uint8Array(0);
+    this.#accept(header, bytes.subarray(header.length));
+  }
+
+  drained(): void {
+    this.#tls?.rawDrained();
+  }
+
+  /** The peer half-closed: before a whole header that is a missing header. */
+  ended(): void {
+    if (this.#tls !== null) this.#tls.rawEnded();
+    else this.#reject();
+  }
+
+  closed(): void {
+    clearTimeout(this.#timer);
+    this.#done = true;
+    this.#tls?.rawClosed();
+  }
+
+  #accept(header: ProxyHeader, rest: Uint8Array): void {
+    const proxied =
+      header.kind === "local"
+        ? this.#context.unixPath === null
+          ? {
+              address: this.#realAddress,
+              port: this.#realPort,
+              peer: formatAddress(this.#realAddress, this.#realPort),
+            }
+          : undefined
+        : {
+            address: header.source.address,
+            port: header.source.port,
+            peer:
+              header.family === "unix"
+                ? `unix:${header.source.address}`
+                : formatAddress(header.source.address, header.source.port),
+          };
+    const { tls, unixPath } = this.#context;
+    if (tls !== undefined) {
+      this.#tls = new TlsAfterHeader(this.#socket, tls, (socket) => {
+        const stream = new SocketStream(socket, unixPath, proxied);
+        socket.data = stream;
+        this.#context.arrived(stream);
+      });
+      if (rest.length > 0) this.#tls.receive(rest);
+      return;
+    }
+    const stream = new SocketStream(this.#socket as Socket<SocketStream>, unixPath, proxied);
+    this.#socket.data = stream;
+    if (rest.length > 0)
+      SocketStream.callbacks.data(
+        this.#socket as Socket<SocketStream>,
+        rest as Uint8Array<ArrayBuffer>,
+      );
+    this.#context.arrived(stream);
+  }
+
+  #reject(): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    this.#context.rejected();
+    this.#socket.terminate();
+  }
+}
+
+function isTrusted(address: string, trusted: readonly AddressRange[]): boolean {
+  const bytes = parseIp(address);
+  return bytes !== null && trusted.some((range) => inRange(bytes, range));
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+type Callbacks = typeof SocketStream.callbacks;
+
+/**
+ * @internal The stream callbacks of a PROXY listener: while `socket.data` is a
+ * `HeaderReader` the bytes go to it, afterwards to the stream as on any listener.
+ */
+export const proxyCallbacks: Callbacks = {
+  data: (socket, chunk) => {
+    const data: unknown = socket.data;
+    if (data instanceof HeaderReader) data.receive(chunk);
+    else SocketStream.callbacks.data(socket, chunk);
+  },
+  drain: (socket) => {
+    const data: unknown = socket.data;
+    if (data instanceof HeaderReader) data.drained();
+    else SocketStream.callbacks.drain(socket);
+  },
+  end: (socket) => {
+    const data: unknown = socket.data;
+    if (data instanceof HeaderReader) data.ended();
+    else SocketStream.callbacks.end(socket);
+  },
+  close: (socket, error) => {
+    const data: unknown = socket.data;
+    if (data instanceof HeaderReader) data.closed();
+    else SocketStream.callbacks.close(socket, error);
+  },
+  error: (socket, error) => {
+    const data: unknown = socket.data;
+    if (!(data instanceof HeaderReader)) SocketStream.callbacks.error(socket, error);
+  },
+};

@@ -1,0 +1,180 @@
+/**
+ * The serve loop: an accept loop in the style of Go's `net/http` (`for { conn := l.Accept(); go
+ * handle(conn) }`) made structured. The loop is the body of a pool; each connection's
+ * handler is a child task of that pool, so cancelling the serve reaches every handler, and
+ * the serve does not return while any handler runs.
+ */
+import { checkDuration, checkFunction, checkInteger, checkKnownKeys } from "../arguments.ts";
+import { currentTask } from "../core/context.ts";
+import { skipAfter } from "../core/deadlines.ts";
+import { type Pool, withPool } from "../core/pool.ts";
+import { onShutdownRequest } from "../core/shutdown.ts";
+import {
+  type BrokenResourceError,
+  CancelledError,
+  describe,
+  type IncompleteReadError,
+  ResourceClosedError,
+} from "../errors.ts";
+import { Connections } from "./connections.ts";
+import type { Listener } from "./listener.ts";
+import { isPeerErrorOf } from "./peer-errors.ts";
+import type { SocketStream } from "./stream.ts";
+import type { WorkerOptions } from "./workers.ts";
+
+/** Options of `serve` and `listener.serve`. */
+export interface ServeOptions extends WorkerOptions {
+  /**
+   * Handlers that may run at once (default `Infinity`). A connection arriving when that
+   * many are running is closed at once and counted in `listener.refusedConnections`.
+   */
+  maxConnections?: number;
+  /**
+   * What a handler's error does. `"propagate"` (default): it cancels every other handler
+   * and the accept loop, and the serve rejects with it — structured concurrency, as in
+   * giambio's echo server — except when the error only says that this connection's peer
+   * broke or left: a `BrokenResourceError` (reset, broken pipe) or `IncompleteReadError`
+   * raised by the handler's own stream ends that connection alone, is counted in
+   * `listener.brokenConnections` and reported to `onPeerError`. A function: it is called
+   * (and awaited, in the handler's task) with every error and the stream, to log it or tell
+   * the peer; then that connection is closed and serving goes on. If the function throws,
+   * that error propagates. Cancellation (`CancelledError`) always propagates.
+   */
+  onError?: "propagate" | ((error: unknown, stream: SocketStream) => unknown);
+  /**
+   * Called (not awaited) when the default `onError` ends a connection because its peer broke
+   * or left, with that error and the stream: to log or count resets. Not called when
+   * `onError` is a function (that function sees every error).
+   */
+  onPeerError?: (error: BrokenResourceError | IncompleteReadError, stream: SocketStream) => void;
+  /**
+   * How long (ms, default 10 000) a graceful shutdown (`requestShutdown()`, SIGTERM) lets
+   * the handlers in the middle of a message run before they are cancelled. On the request the
+   * serve stops accepting at once, cancels each handler waiting for its next message (its
+   * connection is idle), lets the others finish — each is cancelled as soon as it next waits
+   * for a message — and resolves once every handler has ended.
+   */
+  gracePeriod?: number;
+}
+
+const DEFAULT_GRACE_PERIOD = 10_000;
+const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
+
+type Handler = (stream: SocketStream) => unknown;
+
+/** @internal `listener.serve(handler, options)`. */
+export async function serveListener(
+  listener: Listener,
+  handler: Handler,
+  options: ServeOptions | undefined,
+): Promise<void> {
+  const policy = checkServeArguments(handler, options);
+  const { maxConnections, gracePeriod } = policy;
+  if (listener.closed) throw new ResourceClosedError(`serve() on ${listener} after close()`);
+  const connections = new Connections();
+  // Runs synchronously when the shutdown is requested, maybe in a SIGTERM handler: closing
+  // the listener wakes the accept loop, and idle connections are closed at once.
+  const stopDraining = onShutdownRequest(currentTask(), () => {
+    void listener.close();
+    connections.drain();
+  });
+  try {
+    await withPool(async (pool: Pool) => {
+      for (;;) {
+        let stream: SocketStream;
+        try {
+          stream = await listener.accept();
+        } catch (error) {
+          // Closed by another task or a shutdown: stop accepting, let the running handlers finish.
+          if (error instanceof ResourceClosedError && listener.closed) break;
+          throw error;
+        }
+        if (connections.active >= maxConnections) {
+          listener.refuse(stream);
+          continue;
+        }
+        pool.spawnNamed(
+          stream.peer,
+          handleConnection,
+          stream,
+          handler,
+          policy,
+          listener,
+          connections,
+        );
+      }
+      if (connections.draining) {
+        // A drain is not an error: what is still running when the grace period ends is
+        // cancelled (its `finally` blocks run) and the serve resolves.
+        await skipAfter(gracePeriod, () => connections.allEnded());
+        pool.cancel();
+      }
+    });
+  } finally {
+    stopDraining();
+    await listener.close();
+  }
+}
+
+type ErrorPolicy = ReturnType<typeof checkServeArguments>;
+
+/** One connection's task: run the handler, apply `onError`, always close the stream. */
+async function handleConnection(
+  stream: SocketStream,
+  handler: Handler,
+  policy: ErrorPolicy,
+  listener: Listener,
+  connections: Connections,
+): Promise<void> {
+  connections.add(stream, currentTask());
+  try {
+    await handler(stream);
+  } catch (error) {
+    if (error instanceof CancelledError) throw error;
+    const { onError, onPeerError } = policy;
+    if (onError !== "propagate") {
+      await onError(error, stream);
+    } else if (isPeerErrorOf(error, stream)) {
+      // The peer reset or vanished: that ends its connection, never the server.
+      listener.countBrokenConnection();
+      onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
+    } else {
+      throw error;
+    }
+  } finally {
+    await stream.close();
+    connections.remove(stream);
+  }
+}
+
+/** Checks `serve`'s handler and options; returns the options with their defaults. */
+export function checkServeArguments(handler: unknown, options: ServeOptions | undefined) {
+  checkFunction("serve(handler)", handler);
+  if (options !== undefined) {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new TypeError(`serve(handler, options) must get an object, got ${describe(options)}`);
+    }
+    checkKnownKeys("serve(handler, options)", options, SERVE_KEYS);
+  }
+  const maxConnections =
+    options?.maxConnections === undefined
+      ? Number.POSITIVE_INFINITY
+      : checkInteger("serve({ maxConnections })", options.maxConnections, 1, true);
+  const onError = options?.onError ?? "propagate";
+  if (onError !== "propagate" && typeof onError !== "function") {
+    throw new TypeError(
+      `serve({ onError }) must be "propagate" or a function (error, stream) => void, got ${describe(onError)}`,
+    );
+  }
+  const onPeerError = options?.onPeerError;
+  if (onPeerError !== undefined && typeof onPeerError !== "function") {
+    throw new TypeError(
+      `serve({ onPeerError }) must be a function (error, stream) => void, got ${describe(onPeerError)}`,
+    );
+  }
+  const gracePeriod =
+    options?.gracePeriod === undefined
+      ? DEFAULT_GRACE_PERIOD
+      : checkDuration("serve({ gracePeriod })", options.gracePeriod);
+  return { maxConnections, onError, onPeerError, gracePeriod };
+}

@@ -1,0 +1,142 @@
+/**
+ * Net options are checked before anything is opened: an unknown key in listen, connect,
+ * serve or tls options is a TypeError naming it and the accepted ones; a TLS listener needs
+ * a certificate; a unix path over the system's limit says so, with its length; a Listener
+ * comes only from listen().
+ */
+import { describe, expect, test } from "bun:test";
+import { connect, Listener, listen, run, serve } from "../../src/index.ts";
+import { LOCALHOST } from "./helpers.ts";
+
+const LISTEN = "hostname, port, unix, tls, reusePort, backlog, proxyProtocol";
+const CONNECT = "hostname, port, unix, tls";
+const SERVE = "maxConnections, onError, onPeerError, gracePeriod";
+const TLS = "cert, key, ca, passphrase, certFile, keyFile, caFile, crl";
+
+const rejects = async (promise: Promise<unknown>, error: new () => Error, message: string) => {
+  const failure = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(failure).toBeInstanceOf(error);
+  expect((failure as Error).message).toBe(message);
+};
+
+describe("unknown option keys", () => {
+  test("listen", () =>
+    rejects(
+      listen({ ...LOCALHOST, proxy: true } as never),
+      TypeError,
+      `listen(options) got an unknown option "proxy"; the accepted ones are ${LISTEN}`,
+    ));
+
+  test("connect", () =>
+    run(() =>
+      rejects(
+        connect({ hostname: "127.0.0.1", port: 1, timeout: 5 } as never),
+        TypeError,
+        `connect(options) got an unknown option "timeout"; the accepted ones are ${CONNECT}`,
+      ),
+    ));
+
+  test("serve and listener.serve", () =>
+    run(async () => {
+      const message = `serve(handler, options) got an unknown option "worker"; the accepted ones are ${SERVE}`;
+      await rejects(
+        serve(LOCALHOST, () => {}, { worker: 2 } as never),
+        TypeError,
+        message,
+      );
+      await using listener = await listen(LOCALHOST);
+      await rejects(
+        listener.serve(() => {}, { worker: 2 } as never),
+        TypeError,
+        message,
+      );
+      expect(listener.closed).toBe(false); // nothing half-done: the listener is untouched
+    }));
+
+  test("tls of listen and connect", async () => {
+    const listenError = await listen({
+      ...LOCALHOST,
+      tls: { cert: "x", key: "y", crt: "z" } as never,
+    }).catch((e: Error) => e);
+    expect(listenError).toBeInstanceOf(TypeError);
+    expect((listenError as Error).message).toStartWith(
+      `listen({ tls }) got an unknown option "crt"; the accepted ones are ${TLS}`,
+    );
+    await run(async () => {
+      const connectError = await connect({
+        hostname: "127.0.0.1",
+        port: 1,
+        tls: { servername: "x", verify: false } as never,
+      }).catch((e: Error) => e);
+      expect(connectError).toBeInstanceOf(TypeError);
+      expect((connectError as Error).message).toStartWith(
+        'connect({ tls }) got an unknown option "verify"; the accepted ones are cert, key',
+      );
+    });
+  });
+
+  test("arrays are not option bags", async () => {
+    await rejects(
+      listen([] as never),
+      TypeError,
+      "listen(options) must be an object like { hostname, port } or { unix }, got array(0)",
+    );
+    await run(() =>
+      rejects(
+        serve(LOCALHOST, () => {}, [] as never),
+        TypeError,
+        "serve(handler, options) must get an object, got array(0)",
+      ),
+    );
+  });
+});
+
+describe("listen({ tls }) without a certificate", () => {
+  test("{} fails clearly, naming what is missing", () =>
+    rejects(
+      listen({ ...LOCALHOST, tls: {} }),
+      TypeError,
+      "listen({ tls }) needs a certificate and its private key: cert and key missing (give cert and key, PEM, or certFile and keyFile)",
+    ));
+
+  test("a key without a certificate", () =>
+    rejects(
+      listen({ ...LOCALHOST, tls: { key: "k" } }),
+      TypeError,
+      "listen({ tls }) needs a certificate and its private key: cert missing (give cert and key, PEM, or certFile and keyFile)",
+    ));
+});
+
+describe("unix socket paths over the system's limit", () => {
+  const limit = process.platform === "linux" ? 107 : 103;
+  const path = (bytes: number) => `/tmp/${"a".repeat(bytes - 5)}`;
+
+  test("listen and connect say the path is too long, and its length", async () => {
+    const long = path(limit + 1);
+    const message = `the path is too long, ${limit + 1} bytes; unix socket paths hold at most ${limit} bytes on this system: ${JSON.stringify(long)}`;
+    await rejects(listen({ unix: long }), RangeError, `listen({ unix }): ${message}`);
+    await run(() => rejects(connect({ unix: long }), RangeError, `connect({ unix }): ${message}`));
+  });
+
+  test("the length is counted in bytes (UTF-8), and a path at the limit binds", async () => {
+    const multibyte = `/tmp/${"é".repeat(Math.ceil((limit - 4) / 2))}`; // 2 bytes a character
+    expect(Buffer.byteLength(multibyte)).toBeGreaterThan(limit);
+    await expect(listen({ unix: multibyte })).rejects.toThrow(/the path is too long/);
+    const atLimit = path(limit);
+    await run(async () => {
+      await using listener = await listen({ unix: atLimit });
+      expect(listener.unix).toBe(atLimit);
+    });
+  });
+});
+
+test("a Listener comes only from listen()", () => {
+  const Constructor = Listener as unknown as new (...args: unknown[]) => Listener;
+  expect(() => new Constructor({ endpoint: { kind: "tcp" } })).toThrow(
+    new TypeError("new Listener() is not public: call listen(options) to get a Listener"),
+  );
+  expect(() => new Constructor()).toThrow(TypeError);
+});
