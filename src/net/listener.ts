@@ -6,7 +6,7 @@
  */
 import type { Socket, SocketHandler, SocketListener } from "bun";
 import { currentTask } from "../core/context.ts";
-import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import { type Blocker, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import { ResourceClosedError } from "../errors.ts";
 import {
@@ -80,6 +80,10 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   };
   #proxyHeaderErrors = 0;
   #closed = false;
+  /** With proxyProtocol: connections still reading their header (or TLS handshake after it). */
+  readonly #headerReaders = new Set<HeaderReader>();
+  /** With tls (no proxyProtocol): connections still in their handshake, not yet arrived. */
+  readonly #handshaking = new Set<Socket<SocketStream>>();
 
   /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
   constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
@@ -96,6 +100,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       unixPath,
       arrived: (s: SocketStream) => this.#arrived(s),
       rejected: () => this.#proxyHeaderErrors++,
+      pending: this.#headerReaders,
     };
     const handler: SocketHandler<SocketStream, "uint8array"> = {
       ...(headers ? proxyCallbacks : SocketStream.callbacks),
@@ -104,12 +109,18 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
         if (headers) (socket as Socket<unknown>).data = new HeaderReader(socket, headers);
         else socket.data = new SocketStream(socket, unixPath);
         if (tls === undefined && !headers) this.#arrived(socket.data);
+        else if (tls !== undefined) this.#handshaking.add(socket);
       },
     };
     if (tls !== undefined) {
       handler.handshake = (socket, success) => {
+        this.#handshaking.delete(socket);
         if (success) this.#arrived(socket.data);
         else socket.terminate();
+      };
+      handler.close = (socket, error) => {
+        this.#handshaking.delete(socket);
+        SocketStream.callbacks.close(socket, error);
       };
     }
     // binaryType "uint8array" hands `data` a Uint8Array; Bun's option types assume Buffer.
@@ -171,7 +182,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const waiting = this.#queue.shift();
     if (waiting !== undefined) return Promise.resolve(waiting);
     this.#acceptors.push(task);
-    return park(task, this);
+    return parkChecked(task, this);
   }
 
   /**
@@ -182,19 +193,19 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    * Cancelling the call (or the pool around it) closes the listener, cancels every handler
    * and closes every connection. If another task closes the listener, the call stops
    * accepting, waits for the running handlers and resolves. A handler's error (with
-   * `onError: "propagate"`) cancels the rest and rejects the call with it. `workers` is
-   * `serve`'s alone (this listener is already bound, in this process), so it is not typed here.
+   * `onError: "propagate"`) cancels the rest and rejects the call with it.
    */
   serve(
     handler: (stream: SocketStream) => unknown,
-    options?: Omit<ServeOptions, keyof WorkerOptions>,
+    options?: Omit<ServeOptions, keyof WorkerOptions>, // workers listen themselves: serve() takes them
   ): Promise<void> {
     return serveListener(this, this.#counts, handler, options);
   }
 
   /**
    * Stops accepting: the port (or socket file) is released, tasks parked in `accept()` are
-   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed.
+   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed (also
+   * those still in their TLS handshake or PROXY header).
    * Connections already accepted stay open. Idempotent.
    */
   close(): Promise<void> {
@@ -206,6 +217,11 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       wakeWithError(task, new ResourceClosedError(`accept() on ${this}: the listener was closed`));
     }
     for (const stream of this.#queue.splice(0)) void stream.close();
+    // Not yet arrived either: without this they would stay open until their header timeout.
+    for (const reader of [...this.#headerReaders]) reader.abandon();
+    // A peer that never finishes its TLS handshake would keep the process alive after a drain.
+    for (const socket of [...this.#handshaking]) socket.terminate();
+    this.#handshaking.clear();
     return CLOSED;
   }
 

@@ -4,7 +4,7 @@
  * handler is a child task of that pool, so cancelling the serve reaches every handler, and
  * the serve does not return while any handler runs.
  */
-import { checkDuration, checkFunction, checkInteger, checkOptions } from "../arguments.ts";
+import { checkDuration, checkFunction, checkInteger, checkKeys, optionKeys } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, withPool } from "../core/pool.ts";
@@ -57,8 +57,11 @@ export interface ServeOptions extends WorkerOptions {
   gracePeriod?: number;
 }
 
-const DEFAULT_GRACE_PERIOD = 10_000;
-export const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
+/** `gracePeriod` when not given (also what a worker's primary assumes). */
+export const DEFAULT_GRACE_PERIOD = 10_000;
+const SERVE_KEYS = ["maxConnections", "onError", "onPeerError", "gracePeriod"] as const;
+/** What top-level `serve` accepts: `listener.serve`'s options and the worker options. */
+export const SERVE_WITH_WORKERS_KEYS = [...SERVE_KEYS, "workers", "workerPolicy"] as const;
 
 type Handler = (stream: SocketStream) => unknown;
 
@@ -158,12 +161,38 @@ async function handleConnection(
   }
 }
 
-/** Checks `serve`'s handler and options; returns the options with their defaults. */
-export function checkServeArguments(handler: unknown, options: ServeOptions | undefined) {
-  checkFunction("serve(handler)", handler);
-  if (options !== undefined) {
-    checkOptions("serve(handler, options)", options, SERVE_KEYS, "{ maxConnections: 100 }");
+/**
+ * Checks that `options` is an options object with only `accepted` keys, naming the call as
+ * `call` (`serve(handler, options)`, or top-level `serve(options, handler, serveOptions)`).
+ */
+export function checkServeOptionKeys(
+  call: string,
+  options: unknown,
+  accepted: readonly string[] = SERVE_KEYS,
+): void {
+  if (options === undefined) return;
+  // Not a bag (an array, a class instance, a Proxy whose traps throw): checkOptions' error.
+  const keys = optionKeys(call, options, "{ maxConnections: 100 }");
+  // The type lets listener.serve take WorkerOptions (ServeOptions includes them): say why not.
+  if (
+    !accepted.includes("workers") &&
+    (keys.includes("workers") || keys.includes("workerPolicy"))
+  ) {
+    throw new TypeError(
+      `${call} cannot take { workers } or { workerPolicy }: each worker process listens itself; call serve(listenOptions, handler, { workers }) instead`,
+    );
   }
+  checkKeys(call, keys, accepted);
+}
+
+/** Checks `serve`'s handler and options; returns the options with their defaults. */
+export function checkServeArguments(
+  handler: unknown,
+  options: ServeOptions | undefined,
+  call = "serve(handler, options)",
+) {
+  checkFunction("serve(handler)", handler);
+  checkServeOptionKeys(call, options);
   const maxConnections =
     options?.maxConnections === undefined
       ? Number.POSITIVE_INFINITY

@@ -2,18 +2,21 @@
  * `serve`: `listen` and `listener.serve` in one call. Apart from serve-loop.ts (the accept
  * loop itself) so that listener.ts can use the loop without a runtime import cycle.
  */
-import { checkOptions } from "../arguments.ts";
 import type { Started } from "../core/start.ts";
 import type { ListenOptions } from "./endpoint.ts";
 import { type Listener, listen } from "./listener.ts";
-import { checkServeArguments, SERVE_KEYS, type ServeOptions } from "./serve-loop.ts";
+import {
+  checkServeArguments,
+  checkServeOptionKeys,
+  SERVE_WITH_WORKERS_KEYS,
+  type ServeOptions,
+} from "./serve-loop.ts";
 import type { SocketStream } from "./stream.ts";
 import { takeWorkerOptions } from "./workers.ts";
 
 export type { ServeOptions } from "./serve-loop.ts";
 
-/** `listener.serve`'s options, plus the worker processes only `serve` can start. */
-const SERVE_OPTION_KEYS = [...SERVE_KEYS, "workers", "workerPolicy"] as const;
+const CALL = "serve(options, handler, serveOptions)";
 
 type ServeArguments = [
   options: ListenOptions,
@@ -51,19 +54,11 @@ export async function serve(
     typeof args[0] === "function"
       ? (args as [Started<Listener>, ...ServeArguments])
       : [undefined, ...(args as ServeArguments)];
-  // Checked whole before the worker options are taken out of it, so that a bad bag (an
-  // unknown key, a class instance, a Proxy) is refused naming every key `serve` accepts.
-  if (serveOptions !== undefined) {
-    checkOptions(
-      "serve(options, handler, serveOptions)",
-      serveOptions,
-      SERVE_OPTION_KEYS,
-      "{ maxConnections: 100 }",
-    );
-  }
+  // Every key first (the worker ones too), so that a misspelt one is named before anything starts.
+  checkServeOptionKeys(CALL, serveOptions, SERVE_WITH_WORKERS_KEYS);
   const workers = takeWorkerOptions(options, serveOptions, started !== undefined);
   const rest: ServeOptions | undefined = workers?.serveOptions ?? serveOptions;
-  checkServeArguments(handler, rest);
+  checkServeArguments(handler, rest, CALL);
   if (workers?.supervise) return workers.supervise();
   const listener = await listen(workers?.listenOptions ?? options);
   started?.(listener);

@@ -41,7 +41,7 @@ describe("unknown option keys", () => {
 
   test("serve and listener.serve", () =>
     run(async () => {
-      // serve also starts worker processes: its list names those keys too.
+      // serve() takes the worker options too, so a misspelt `workers` is told the right name.
       await rejects(
         serve(LOCALHOST, () => {}, { worker: 2 } as never),
         TypeError,
@@ -53,13 +53,20 @@ describe("unknown option keys", () => {
         TypeError,
         `serve(handler, options) got an unknown option "worker"; the accepted ones are ${SERVE}`,
       );
-      await rejects(
-        // @ts-expect-error workers are serve's: this listener is already bound, in this process
-        listener.serve(() => {}, { workers: 2 }),
-        TypeError,
-        `serve(handler, options) got an unknown option "workers"; the accepted ones are ${SERVE}`,
-      );
       expect(listener.closed).toBe(false); // nothing half-done: the listener is untouched
+    }));
+
+  test("listener.serve refuses the worker options, saying where they go", () =>
+    run(async () => {
+      await using listener = await listen(LOCALHOST);
+      for (const options of [{ workers: 2 }, { workerPolicy: {} }]) {
+        await rejects(
+          listener.serve(() => {}, options as never),
+          TypeError,
+          "serve(handler, options) cannot take { workers } or { workerPolicy }: each worker process listens itself; call serve(listenOptions, handler, { workers }) instead",
+        );
+      }
+      expect(listener.closed).toBe(false);
     }));
 
   test("tls of listen and connect", async () => {
