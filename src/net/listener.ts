@@ -17,7 +17,7 @@ import {
   parseListenOptions,
 } from "./endpoint.ts";
 import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
-import { type ServeOptions, serveListener } from "./serve-loop.ts";
+import { type ListenerCounts, type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
 import type { WorkerOptions } from "./workers.ts";
 
@@ -68,6 +68,16 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   readonly #acceptors: Task[] = [];
   #refused = 0;
   #broken = 0;
+  /** `serve`'s access to the two counts (see `ListenerCounts`); not part of `Listener`. */
+  readonly #counts: ListenerCounts = {
+    refuse: (stream) => {
+      this.#refused++;
+      void stream.close();
+    },
+    countBroken: () => {
+      this.#broken++;
+    },
+  };
   #proxyHeaderErrors = 0;
   #closed = false;
   /** With proxyProtocol: connections still reading their header (or TLS handshake after it). */
@@ -189,7 +199,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     handler: (stream: SocketStream) => unknown,
     options?: Omit<ServeOptions, keyof WorkerOptions>, // workers listen themselves: serve() takes them
   ): Promise<void> {
-    return serveListener(this, handler, options);
+    return serveListener(this, this.#counts, handler, options);
   }
 
   /**
@@ -263,17 +273,6 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     return this.#broken;
   }
 
-  /** @internal `serve` ended a connection whose peer broke or left. */
-  countBrokenConnection(): void {
-    this.#broken++;
-  }
-
-  /** @internal Closes a connection nobody will handle, and counts it. */
-  refuse(stream: SocketStream): void {
-    this.#refused++;
-    void stream.close();
-  }
-
   toString(): string {
     return `Listener(${this.address})`;
   }
@@ -298,6 +297,6 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const acceptor = this.#acceptors.shift();
     if (acceptor !== undefined) wake(acceptor, stream);
     else if (this.#queue.length < this.#backlog) this.#queue.push(stream);
-    else this.refuse(stream);
+    else this.#counts.refuse(stream);
   }
 }
