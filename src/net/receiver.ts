@@ -22,7 +22,7 @@
  * Nothing is consumed until a whole answer is there, so a read cancelled while it waits
  * leaves every byte in the buffer for the next read.
  */
-import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
+import { checkInteger, checkOptions, hasMethod, isInstance } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
@@ -666,7 +666,8 @@ function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
 
 function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
   const bytes = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
-  if (!(bytes instanceof Uint8Array)) {
+  // isInstance: a Proxy whose prototype trap throws gets this TypeError, not its own error.
+  if (!isInstance(bytes, Uint8Array)) {
     throw new TypeError(
       `${what} must be a non-empty string or Uint8Array, got ${describe(delimiter)}`,
     );

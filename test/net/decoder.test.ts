@@ -48,6 +48,19 @@ describe("LinesDecoder", () => {
 });
 
 describe("LengthPrefixedDecoder", () => {
+  test("null is never a default: every option refuses it with a TypeError naming it", () => {
+    for (const option of ["lengthBytes", "littleEndian", "lengthIncludesHeader", "maxLength"]) {
+      expect(() => new LengthPrefixedDecoder({ [option]: null } as never)).toThrow(
+        new RegExp(`new LengthPrefixedDecoder\\(\\{ ${option} \\}\\) .*got null`),
+      );
+      expect(() => new LengthPrefixedDecoder({ [option]: null } as never)).toThrow(TypeError);
+    }
+    expect(() => new LinesDecoder({ maxLength: null } as never)).toThrow(TypeError);
+    expect(() => new DelimiterDecoder(",", { maxLength: null } as never)).toThrow(TypeError);
+    expect(() => new LengthPrefixedDecoder({ lengthBytes: "4" } as never)).toThrow(TypeError);
+    expect(() => new LengthPrefixedDecoder({ lengthBytes: 3 as never })).toThrow(RangeError);
+  });
+
   test("1, 2 and 4-byte headers, both byte orders, header included or not", () => {
     const payload = encode("hey");
     const cases: [ConstructorParameters<typeof LengthPrefixedDecoder>[0], number[]][] = [
