@@ -108,8 +108,8 @@ const MAX_UNIX_PATH_BYTES = process.platform === "linux" ? 107 : 103;
 const DEFAULT_LISTEN_HOST = "0.0.0.0";
 const DEFAULT_BACKLOG = 128;
 /**
- * A real client finishes its handshake in a few round trips, well under a second even over a
- * slow mobile link; 10 s leaves a wide margin for that and for a loaded server, while a peer
+ * A real client finishes its handshake in a few round trips; 10 s leaves a wide margin for a
+ * slow link and a loaded server, while a peer
  * that never finishes holds a socket for 10 s, not for the listener's life. Go's
  * `http.DefaultTransport` gives a handshake the same 10 s; nginx's `ssl_handshake_timeout`
  * (60 s) is more lenient, towards clients nobody waits for.
