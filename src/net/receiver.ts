@@ -24,7 +24,7 @@
  */
 import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
-import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import { type Blocker, park, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import {
   describe,
@@ -57,10 +57,13 @@ export const DEFAULT_MAX_FRAME_LENGTH = 1 << 20;
 const DEFAULT_MAX_BYTES = 65536;
 
 const EMPTY = new Uint8Array(0);
+/** Every receiver's buffer until its first buffered chunk; always empty. */
+const NO_BYTES = new ReceiveBuffer();
 const AT_EOF: Promise<Uint8Array> = Promise.resolve(EMPTY);
 const NONE: Promise<undefined> = Promise.resolve(undefined);
 const NO_FRAME = Symbol("no frame");
 const END_OF_STREAM: IteratorResult<never> = { done: true, value: undefined };
+const CHUNKS_ENDED: Promise<IteratorResult<never>> = Promise.resolve(END_OF_STREAM);
 
 /** Which frame read the user called, for its errors: the call's name and what it reads. */
 interface FrameRead {
@@ -97,7 +100,12 @@ export class Receiver implements Blocker {
   readonly cancellable = true;
 
   readonly #transport: ReceiveTransport;
-  readonly #buffer = new ReceiveBuffer();
+  /**
+   * The unread bytes. Starts as the shared empty buffer and gets its own at the first chunk
+   * that is not handed straight to a parked `receive()`: an idle connection, or one whose
+   * reader always waits, never allocates one (nothing writes to an empty buffer).
+   */
+  #buffer: ReceiveBuffer = NO_BYTES;
   #maxFrameLength = DEFAULT_MAX_FRAME_LENGTH;
   #highWaterMark: number;
   readonly #baseHighWaterMark: number;
@@ -112,6 +120,8 @@ export class Receiver implements Blocker {
   #reader: Task | null = null;
   /** > 0: `receive(max)` is parked and takes the next chunk; 0: a slow-path read is. */
   #readerMax = 0;
+  /** The parked `receive` is the chunk iterator's: it is woken with an `IteratorResult`. */
+  #readerWraps = false;
   /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
   #lastDelimiter: string | null = null;
   #lastNeedle: Uint8Array = EMPTY;
@@ -140,19 +150,25 @@ export class Receiver implements Blocker {
       // receive() is parked, so nothing is buffered: hand the chunk over directly.
       this.#reader = null;
       if (chunk.length <= max) {
-        wake(reader, chunk);
+        wake(reader, this.#readerWraps ? { done: false, value: chunk } : chunk);
         return;
       }
-      this.#buffer.push(chunk.subarray(max));
-      wake(reader, chunk.subarray(0, max));
+      this.#ownBuffer().push(chunk.subarray(max));
+      const part = chunk.subarray(0, max);
+      wake(reader, this.#readerWraps ? { done: false, value: part } : part);
     } else {
-      this.#buffer.push(chunk);
+      this.#ownBuffer().push(chunk);
       if (reader !== null) wake(reader);
     }
     if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
       this.#paused = true;
       this.#transport.pauseReading();
     }
+  }
+
+  #ownBuffer(): ReceiveBuffer {
+    if (this.#buffer === NO_BYTES) this.#buffer = new ReceiveBuffer();
+    return this.#buffer;
   }
 
   /** The peer finished sending (or the transport closed): wake a parked reader. */
@@ -228,7 +244,42 @@ export class Receiver implements Blocker {
     if (this.#eof) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
-    this.onIdle?.();
+    this.#readerWraps = false;
+    return this.#parkReader(task);
+  }
+
+  /**
+   * The chunk iterator's `next()`: `receive()` resolving with the iterator result itself.
+   * A parked call is woken with the result (no `then` per message: one promise and one
+   * microtask fewer than `receive().then(...)`).
+   */
+  #nextChunk(): Promise<IteratorResult<Uint8Array>> {
+    let task: Task;
+    try {
+      task = currentTask();
+      this.#checkReceivable("receive");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    if (this.#buffer.size > 0) {
+      return Promise.resolve({ done: false, value: this.#take(DEFAULT_MAX_BYTES) });
+    }
+    if (this.#broken !== null) return Promise.reject(this.#broken());
+    if (this.#eof) return CHUNKS_ENDED;
+    this.#reader = task;
+    this.#readerMax = DEFAULT_MAX_BYTES;
+    this.#readerWraps = true;
+    return this.#parkReader(task);
+  }
+
+  /** Parks a `receive()` that `refuseWait` has just let through. */
+  #parkReader<T>(task: Task): Promise<T> {
+    const onIdle = this.onIdle;
+    if (onIdle === null) return parkChecked(task, this);
+    // The callback may cancel the task (a graceful drain): then park refuses it.
+    onIdle();
     return park(task, this);
   }
 
@@ -431,7 +482,7 @@ export class Receiver implements Blocker {
 
   /** `for await (const chunk of stream)`: `receive()` until EOF. */
   chunks(): AsyncIterator<Uint8Array> {
-    return { next: () => this.receive().then(toChunkResult) };
+    return { next: () => this.#nextChunk() };
   }
 
   // ------------------------------------------------------------- Blocker
@@ -601,7 +652,7 @@ export class Receiver implements Blocker {
     }
     this.#reader = null;
     if (this.#broken !== null) wakeWithError(reader, this.#broken());
-    else wake(reader, EMPTY);
+    else wake(reader, this.#readerWraps ? END_OF_STREAM : EMPTY);
   }
 
   #closedError(op: string): ResourceClosedError {
@@ -611,10 +662,6 @@ export class Receiver implements Blocker {
 
 function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
   return frame === undefined ? END_OF_STREAM : { done: false, value: frame };
-}
-
-function toChunkResult(chunk: Uint8Array): IteratorResult<Uint8Array> {
-  return chunk.length === 0 ? END_OF_STREAM : { done: false, value: chunk };
 }
 
 function delimiterBytes(what: string, delimiter: unknown): Uint8Array {

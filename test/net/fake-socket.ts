@@ -16,11 +16,14 @@ export class FakeSocket {
   gone = false;
   data: SocketStream | undefined;
 
-  write(bytes: Uint8Array): number {
+  /** Like Bun's: writes `bytes[byteOffset, byteOffset + byteLength)`. */
+  write(bytes: Uint8Array, byteOffset = 0, byteLength = bytes.length - byteOffset): number {
     if (this.gone) return -1;
-    const taken = Math.min(bytes.length, this.capacity);
+    const taken = Math.min(byteLength, this.capacity);
     this.capacity -= taken;
-    if (taken > 0) this.writes.push(new TextDecoder().decode(bytes.subarray(0, taken)));
+    if (taken > 0) {
+      this.writes.push(new TextDecoder().decode(bytes.subarray(byteOffset, byteOffset + taken)));
+    }
     return taken;
   }
 
