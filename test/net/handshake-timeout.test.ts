@@ -51,8 +51,11 @@ function stallingClient(port: number, chunks: (string | Uint8Array)[]): Promise<
       for (const chunk of chunks) socket.write(chunk);
     });
     socket.on("error", () => {}); // a reset is a close too
-    socket.on("close", () => resolve(performance.now() - start));
-    setTimeout(() => {
+    socket.on("close", () => {
+      clearTimeout(hung);
+      resolve(performance.now() - start);
+    });
+    const hung = setTimeout(() => {
       socket.destroy();
       reject(new Error("the server did not close the connection within 5 s"));
     }, 5000);
@@ -103,10 +106,13 @@ function slowTlsClient(port: number, delay: number, after = 0, proxy = false): P
       secure.on("data", (data) => {
         got += data.toString();
       });
-      secure.on("close", () => resolve(got));
+      secure.on("close", () => {
+        clearTimeout(hung);
+        resolve(got);
+      });
       secure.on("error", reject);
     });
-    setTimeout(() => reject(new Error("TLS exchange hung")), 5000);
+    const hung = setTimeout(() => reject(new Error("TLS exchange hung")), 8000);
   });
 }
 
@@ -145,9 +151,9 @@ describe("listen({ tls, handshakeTimeout })", () => {
     }));
 
   test("a slow handshake within the limit works, and the limit ends with the handshake", () =>
-    withTlsServer({ handshakeTimeout: 600 }, async (listener, handled) => {
-      // 250 ms before the ClientHello, then 700 ms idle after the handshake: past the limit.
-      expect(await until(slowTlsClient(listener.port, 250, 700))).toBe("hello\n");
+    withTlsServer({ handshakeTimeout: 2000 }, async (listener, handled) => {
+      // 300 ms before the ClientHello, then 2200 ms idle after the handshake: past the limit.
+      expect(await until(slowTlsClient(listener.port, 300, 2200))).toBe("hello\n");
       expect(listener.handshakeErrors).toBe(0);
       expect(handled()).toBe(1);
     }));
@@ -187,11 +193,14 @@ describe("listen({ tls, proxyProtocol, handshakeTimeout })", () => {
     }));
 
   test("the limit starts after the header: a slow header then a quick handshake works", () =>
-    withTlsServer({ proxyProtocol: { timeout: 2000 }, handshakeTimeout: 400 }, async (listener) => {
-      expect(await until(slowTlsClient(listener.port, 600, 500, true))).toBe("hello\n");
-      expect(listener.handshakeErrors).toBe(0);
-      expect(listener.proxyHeaderErrors).toBe(0);
-    }));
+    withTlsServer(
+      { proxyProtocol: { timeout: 4000 }, handshakeTimeout: 1500 },
+      async (listener) => {
+        expect(await until(slowTlsClient(listener.port, 1800, 0, true))).toBe("hello\n");
+        expect(listener.handshakeErrors).toBe(0);
+        expect(listener.proxyHeaderErrors).toBe(0);
+      },
+    ));
 
   test("proxyProtocol: { timeout: Infinity } never closes a silent client (no instant timer)", () =>
     withTlsServer({ proxyProtocol: { timeout: Infinity } }, async (listener) => {
