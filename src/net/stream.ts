@@ -32,7 +32,8 @@
  *   (`socket.shutdown()`) follows when it drains;
  * - `eof-sent` — the FIN was sent;
  * - `cancelled` — a `sendAll` was cancelled midway: the rest was dropped;
- * - `broken` — a write failed or Bun reported the connection broken (`#brokenBy` says why).
+ * - `broken` — a write failed or Bun reported the connection broken (`#brokenBy` says why);
+ *   `sendAll` and `sendEof` reject with `BrokenResourceError`, `close()` still succeeds.
  * Only `open` moves to another state, except `eof-queued` → `eof-sent`; `close()` is
  * orthogonal (`#closed`, which also ends receiving).
  *
@@ -340,7 +341,8 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /**
    * Half-closes the connection: tells the peer no more data will come (TCP FIN) while
    * receiving goes on. Later `sendAll` calls reject with `ResourceClosedError`; calling it
-   * again does nothing. A cancellation point.
+   * again does nothing. A cancellation point. Rejects with `BrokenResourceError` once the
+   * sending side is broken (a failed write, a reset), `ResourceClosedError` after `close()`.
    */
   sendEof(): Promise<void> {
     let task: Task;
@@ -353,6 +355,8 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     }
     const cancelled = checkCancelled(task);
     if (cancelled !== null) return cancelled;
+    // As trio: no FIN can be sent on a broken connection (this also reports any lost bytes).
+    if (this.#send === "broken") return Promise.reject(this.#brokenError());
     if (this.#send === "open") {
       this.#send = "eof-queued";
       // What sendAll accepted goes out first; the FIN follows once the outbox is empty.
