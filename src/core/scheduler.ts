@@ -56,7 +56,7 @@ import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
 import { deadlockError } from "./deadlock.ts";
 import { BaseDebugger } from "./debugger.ts";
-import type { AtIterationEnd } from "./iteration-end.ts";
+import { AT_ITERATION_END, type AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
 import { shutdownOnSignal } from "./shutdown.ts";
 import { SleepTimer } from "./sleep-timer.ts";
@@ -734,7 +734,7 @@ export class Loop {
     // callbacks defer (nothing, normally) lands in the other one.
     const callbacks = this.#atIterationEnd;
     this.#atIterationEnd = this.#atIterationEndSpare;
-    for (let i = 0; i < callbacks.length; i++) (callbacks[i] as AtIterationEnd).atIterationEnd();
+    for (let i = 0; i < callbacks.length; i++) (callbacks[i] as AtIterationEnd)[AT_ITERATION_END]();
     callbacks.length = 0;
     this.#atIterationEndSpare = callbacks;
   }

@@ -42,6 +42,7 @@ import {
 } from "./decoder.ts";
 import { raisedByPeerOf } from "./peer-errors.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
+import { PAUSE_READING, RESUME_READING } from "./transport-symbols.ts";
 
 /**
  * Unread bytes above which a stream stops reading from its transport until the handler has
@@ -78,9 +79,9 @@ const encoder = new TextEncoder();
 /** What a `Receiver` asks of the transport under it. */
 export interface ReceiveTransport {
   /** Stop delivering chunks (read backpressure). */
-  pauseReading(): void;
+  [PAUSE_READING](): void;
   /** Deliver chunks again. */
-  resumeReading(): void;
+  [RESUME_READING](): void;
   /** The stream, for messages: `SocketStream(127.0.0.1:5000)`. */
   toString(): string;
 }
@@ -162,7 +163,7 @@ export class Receiver implements Blocker {
     }
     if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
       this.#paused = true;
-      this.#transport.pauseReading();
+      this.#transport[PAUSE_READING]();
     }
   }
 
@@ -593,7 +594,7 @@ export class Receiver implements Blocker {
       this.#highWaterMark = this.#baseHighWaterMark;
       if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
         this.#paused = true;
-        this.#transport.pauseReading();
+        this.#transport[PAUSE_READING]();
       }
     }
   }
@@ -639,7 +640,7 @@ export class Receiver implements Blocker {
 
   #resume(): void {
     this.#paused = false;
-    this.#transport.resumeReading();
+    this.#transport[RESUME_READING]();
   }
 
   /** EOF or a broken connection: wake a parked reader, since no more bytes will come. */

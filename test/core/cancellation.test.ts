@@ -214,32 +214,24 @@ describe("currentTask", () => {
 
   test("a function whose name cannot be read (a throwing Proxy, a non-string) is task-<id>", async () => {
     // Only `name` throws: the scheduler still reads `apply` to call the function.
-    const nameThrows = {
-      get(target: object, key: string | symbol): unknown {
+    const nameThrows: ProxyHandler<() => string> = {
+      get(target, key) {
         if (key === "name") throw new Error("the Proxy's own error");
         return Reflect.get(target, key);
       },
     };
     const hostile = new Proxy(() => currentTask().name, nameThrows);
-    class Numbered {
-      static get name(): unknown {
-        return 42;
-      }
-    }
-    const numbered = (() => currentTask().name) as unknown as { name: unknown };
-    Object.defineProperty(numbered, "name", {
-      get: Object.getOwnPropertyDescriptor(Numbered, "name")?.get,
-    });
+    const numbered = () => currentTask().name;
+    Object.defineProperty(numbered, "name", { value: 42 });
     await run(async () => {
       await withPool(async (pool) => {
         const spawned = pool.spawn(hostile);
         expect(await spawned.join()).toBe(`task-${spawned.id}`);
-        const other = pool.spawn(numbered as () => string);
+        const other = pool.spawn(numbered);
         expect(await other.join()).toBe(`task-${other.id}`);
+        const starter = (done: (value: string) => void) => done(currentTask().name);
         const started = await pool.start(
-          new Proxy((done: (value: string) => void) => {
-            done(currentTask().name);
-          }, nameThrows),
+          new Proxy(starter, nameThrows as unknown as ProxyHandler<typeof starter>),
         );
         expect(started).toMatch(/^task-\d+$/);
       });

@@ -17,6 +17,7 @@ import {
   sleep,
   withPool,
 } from "../../src/index.ts";
+import { HELD_BYTES, READER_IDLE } from "../../src/net/transport-symbols.ts";
 import { connectedPair, text } from "./helpers.ts";
 
 const encode = (s: string) => new TextEncoder().encode(s);
@@ -225,14 +226,14 @@ describe("decoders on a stream", () => {
 
   test("readerIdle: a reader parked with nothing buffered, not one in the middle of a frame", () =>
     withPair(async (client, server) => {
-      expect(server.readerIdle).toBe(false); // nobody reads
+      expect(server[READER_IDLE]).toBe(false); // nobody reads
       await withPool(async (pool) => {
         pool.spawn(() => server.receiveLine());
         await checkpoint();
-        expect(server.readerIdle).toBe(true);
+        expect(server[READER_IDLE]).toBe(true);
         await client.sendAll("par");
-        while (server.heldBytes < 3) await sleep(1);
-        expect(server.readerIdle).toBe(false); // part of a line is buffered
+        while (server[HELD_BYTES] < 3) await sleep(1);
+        expect(server[READER_IDLE]).toBe(false); // part of a line is buffered
         await client.sendAll("t\n");
       });
     }));
