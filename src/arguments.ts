@@ -117,6 +117,20 @@ export function isInstance<T>(
   }
 }
 
+/**
+ * `fn.name` when it is a string, else "" (the task is then named `task-<id>`): a function
+ * Proxy whose `get` trap throws, or a class whose static `name` is not a string, must not
+ * make spawning it fail with an error of its own.
+ */
+export function functionName(fn: (...args: never[]) => unknown): string {
+  try {
+    const name: unknown = fn.name;
+    return typeof name === "string" ? name : "";
+  } catch {
+    return "";
+  }
+}
+
 export function checkBoolean(what: string, value: unknown): boolean {
   if (typeof value !== "boolean") {
     throw new TypeError(`${what} must be true or false, got ${describe(value)}`);

@@ -19,7 +19,8 @@ import {
 import { PreAcceptDeadlines } from "./pre-accept-deadlines.ts";
 import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
 import { type ListenerCounts, type ServeOptions, serveListener } from "./serve-loop.ts";
-import { SocketStream } from "./stream.ts";
+import { openSocketStream, SocketStream } from "./stream.ts";
+import { SOCKET_CALLBACKS } from "./transport-symbols.ts";
 import type { WorkerOptions } from "./workers.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
@@ -119,11 +120,11 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       handshakeDeadlines: this.#tlsHeaderReaders,
     };
     const handler: SocketHandler<SocketStream, "uint8array"> = {
-      ...(headers ? proxyCallbacks : SocketStream.callbacks),
+      ...(headers ? proxyCallbacks : SocketStream[SOCKET_CALLBACKS]),
       binaryType: "uint8array",
       open: (socket) => {
         if (headers) (socket as Socket<unknown>).data = new HeaderReader(socket, headers);
-        else socket.data = new SocketStream(socket, unixPath);
+        else socket.data = openSocketStream(socket, unixPath);
         if (tls === undefined && !headers) this.#arrived(socket.data);
         else if (tls !== undefined) this.#handshaking.add(socket);
       },
@@ -141,7 +142,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       };
       handler.close = (socket, error) => {
         this.#handshaking.delete(socket);
-        SocketStream.callbacks.close(socket, error);
+        SocketStream[SOCKET_CALLBACKS].close(socket, error);
       };
     }
     // binaryType "uint8array" hands `data` a Uint8Array; Bun's option types assume Buffer.

@@ -31,6 +31,7 @@ import type { Decoder } from "./decoder.ts";
 import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
+import { PAUSE_READING, RESUME_READING } from "./transport-symbols.ts";
 
 /** Options of `memoryStreamPair()`. */
 export interface MemoryStreamOptions {
@@ -262,12 +263,12 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
   }
 
   /** @internal ReceiveTransport: this stream's buffer is full; the peer's sends wait. */
-  pauseReading(): void {
+  [PAUSE_READING](): void {
     this.#readPaused = true;
   }
 
   /** @internal The reader made room: the peer's waiting `sendAll` goes on. */
-  resumeReading(): void {
+  [RESUME_READING](): void {
     this.#readPaused = false;
     const writer = (this.#peerStream as MemoryStream).#writer;
     if (writer !== null) wake(writer);

@@ -14,8 +14,9 @@ import { formatAddress } from "./endpoint.ts";
 import type { PreAcceptDeadlines } from "./pre-accept-deadlines.ts";
 import type { ProxyPlan } from "./proxy-options.ts";
 import { type ProxyHeader, parseProxyHeader } from "./proxy-protocol.ts";
-import { SocketStream } from "./stream.ts";
+import { openSocketStream, SocketStream } from "./stream.ts";
 import { TlsAfterHeader } from "./tls-after-header.ts";
+import { SOCKET_CALLBACKS } from "./transport-symbols.ts";
 
 /** The biggest header: v2's 16 bytes plus a 16-bit length. */
 const MAX_HEADER = 16 + 0xffff;
@@ -168,7 +169,7 @@ export class HeaderReader {
         this.#socket,
         tls,
         (socket) => {
-          const stream = new SocketStream(socket, unixPath, proxied);
+          const stream = openSocketStream(socket, unixPath, proxied);
           socket.data = stream;
           this.#context.handshakeDeadlines.delete(this);
           this.#context.arrived(stream);
@@ -178,10 +179,10 @@ export class HeaderReader {
       if (rest.length > 0) this.#tls.receive(rest);
       return;
     }
-    const stream = new SocketStream(this.#socket as Socket<SocketStream>, unixPath, proxied);
+    const stream = openSocketStream(this.#socket as Socket<SocketStream>, unixPath, proxied);
     this.#socket.data = stream;
     if (rest.length > 0)
-      SocketStream.callbacks.data(
+      SocketStream[SOCKET_CALLBACKS].data(
         this.#socket as Socket<SocketStream>,
         rest as Uint8Array<ArrayBuffer>,
       );
@@ -209,7 +210,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-type Callbacks = typeof SocketStream.callbacks;
+type Callbacks = (typeof SocketStream)[typeof SOCKET_CALLBACKS];
 
 /**
  * @internal The stream callbacks of a PROXY listener: while `socket.data` is a
@@ -219,25 +220,25 @@ export const proxyCallbacks: Callbacks = {
   data: (socket, chunk) => {
     const data: unknown = socket.data;
     if (data instanceof HeaderReader) data.receive(chunk);
-    else SocketStream.callbacks.data(socket, chunk);
+    else SocketStream[SOCKET_CALLBACKS].data(socket, chunk);
   },
   drain: (socket) => {
     const data: unknown = socket.data;
     if (data instanceof HeaderReader) data.drained();
-    else SocketStream.callbacks.drain(socket);
+    else SocketStream[SOCKET_CALLBACKS].drain(socket);
   },
   end: (socket) => {
     const data: unknown = socket.data;
     if (data instanceof HeaderReader) data.ended();
-    else SocketStream.callbacks.end(socket);
+    else SocketStream[SOCKET_CALLBACKS].end(socket);
   },
   close: (socket, error) => {
     const data: unknown = socket.data;
     if (data instanceof HeaderReader) data.closed();
-    else SocketStream.callbacks.close(socket, error);
+    else SocketStream[SOCKET_CALLBACKS].close(socket, error);
   },
   error: (socket, error) => {
     const data: unknown = socket.data;
-    if (!(data instanceof HeaderReader)) SocketStream.callbacks.error(socket, error);
+    if (!(data instanceof HeaderReader)) SocketStream[SOCKET_CALLBACKS].error(socket, error);
   },
 };

@@ -22,7 +22,7 @@
  * Nothing is consumed until a whole answer is there, so a read cancelled while it waits
  * leaves every byte in the buffer for the next read.
  */
-import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
+import { checkInteger, checkOptions, hasMethod, isInstance } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
@@ -42,6 +42,7 @@ import {
 } from "./decoder.ts";
 import { raisedByPeerOf } from "./peer-errors.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
+import { PAUSE_READING, RESUME_READING } from "./transport-symbols.ts";
 
 /**
  * Unread bytes above which a stream stops reading from its transport until the handler has
@@ -78,9 +79,9 @@ const encoder = new TextEncoder();
 /** What a `Receiver` asks of the transport under it. */
 export interface ReceiveTransport {
   /** Stop delivering chunks (read backpressure). */
-  pauseReading(): void;
+  [PAUSE_READING](): void;
   /** Deliver chunks again. */
-  resumeReading(): void;
+  [RESUME_READING](): void;
   /** The stream, for messages: `SocketStream(127.0.0.1:5000)`. */
   toString(): string;
 }
@@ -162,7 +163,7 @@ export class Receiver implements Blocker {
     }
     if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
       this.#paused = true;
-      this.#transport.pauseReading();
+      this.#transport[PAUSE_READING]();
     }
   }
 
@@ -593,7 +594,7 @@ export class Receiver implements Blocker {
       this.#highWaterMark = this.#baseHighWaterMark;
       if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
         this.#paused = true;
-        this.#transport.pauseReading();
+        this.#transport[PAUSE_READING]();
       }
     }
   }
@@ -639,7 +640,7 @@ export class Receiver implements Blocker {
 
   #resume(): void {
     this.#paused = false;
-    this.#transport.resumeReading();
+    this.#transport[RESUME_READING]();
   }
 
   /** EOF or a broken connection: wake a parked reader, since no more bytes will come. */
@@ -666,7 +667,8 @@ function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
 
 function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
   const bytes = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
-  if (!(bytes instanceof Uint8Array)) {
+  // isInstance: a Proxy whose prototype trap throws gets this TypeError, not its own error.
+  if (!isInstance(bytes, Uint8Array)) {
     throw new TypeError(
       `${what} must be a non-empty string or Uint8Array, got ${describe(delimiter)}`,
     );

@@ -16,6 +16,7 @@ import { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import type { Socket, TLSOptions } from "bun";
 import { SocketStream } from "./stream.ts";
+import { SOCKET_CALLBACKS } from "./transport-symbols.ts";
 
 export class TlsAfterHeader {
   /** The stream (set by whoever makes it in `onSecure`), as on a Bun socket. */
@@ -70,7 +71,7 @@ export class TlsAfterHeader {
       } as never,
     );
     const self = this as unknown as Socket<SocketStream>;
-    const callbacks = SocketStream.callbacks;
+    const callbacks = SocketStream[SOCKET_CALLBACKS];
     this.#tls.on("secure", () => {
       this.#secure = true;
       onSecure(self);

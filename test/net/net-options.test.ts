@@ -5,8 +5,18 @@
  * comes only from listen().
  */
 import { describe, expect, test } from "bun:test";
-import { connect, Listener, listen, run, serve, skipAfter } from "../../src/index.ts";
-import { LOCALHOST } from "./helpers.ts";
+import {
+  connect,
+  Listener,
+  listen,
+  MemoryStream,
+  memoryStreamPair,
+  run,
+  SocketStream,
+  serve,
+  skipAfter,
+} from "../../src/index.ts";
+import { connectedPair, LOCALHOST } from "./helpers.ts";
 
 const LISTEN = "hostname, port, unix, tls, handshakeTimeout, reusePort, backlog, proxyProtocol";
 const CONNECT = "hostname, port, unix, tls";
@@ -221,6 +231,51 @@ test("a Listener comes only from listen()", () => {
     new TypeError("new Listener() is not public: call listen(options) to get a Listener"),
   );
   expect(() => new Constructor()).toThrow(TypeError);
+});
+
+test("a SocketStream comes only from connect(), accept() or serve()", () => {
+  const Constructor = SocketStream as unknown as new (...args: unknown[]) => SocketStream;
+  const message =
+    "new SocketStream() is not public: connect(), listener.accept() and serve() give streams";
+  expect(() => new Constructor({})).toThrow(new TypeError(message));
+  expect(() => new Constructor()).toThrow(new TypeError(message));
+  expect(() => new Constructor({ remoteAddress: "x", setNoDelay() {} }, null)).toThrow(TypeError);
+});
+
+test("the library's hooks on streams are not public members: no callbacks, heldBytes, pauseReading...", async () => {
+  const internal = [
+    "callbacks",
+    "heldBytes",
+    "readerIdle",
+    "onReaderIdle",
+    "pauseReading",
+    "resumeReading",
+    "atIterationEnd",
+  ];
+  const named = (value: object) => {
+    const names = new Set<string>();
+    for (
+      let o: object | null = value;
+      o !== null && o !== Object.prototype;
+      o = Object.getPrototypeOf(o)
+    ) {
+      for (const name of Object.getOwnPropertyNames(o)) names.add(name);
+    }
+    return internal.filter((name) => names.has(name));
+  };
+  expect(named(SocketStream)).toEqual([]);
+  expect(named(SocketStream.prototype)).toEqual([]);
+  expect(named(MemoryStream.prototype)).toEqual([]);
+  await run(async () => {
+    await using listener = await listen(LOCALHOST);
+    const [client, server] = await connectedPair(listener);
+    const [a, b] = memoryStreamPair();
+    for (const stream of [client, server, a]) expect(named(stream)).toEqual([]);
+    // Still a working stream: the hooks moved, they did not go.
+    await client.sendAll("hi");
+    expect(new TextDecoder().decode(await server.receiveExactly(2))).toBe("hi");
+    await Promise.all([client.close(), server.close(), a.close(), b.close()]);
+  });
 });
 
 test("a Listener's counts are serve's to change, not a user's: no refuse() or countBroken*()", async () => {
