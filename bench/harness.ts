@@ -24,6 +24,12 @@ export interface Row {
    * regression (0.25 = 25%). Only for rows known to be noisier than the default allows.
    */
   tolerance?: number;
+  /**
+   * Each round's figures (both arrays in round order, as long as each other), for rows
+   * measured in several rounds: the table judges the target round by round and says
+   * "within noise" when the rounds disagree (see `verdict.ts`).
+   */
+  rounds?: { ours: number[]; baseline: number[] };
 }
 
 /** A goal for one row; each bound given is an upper limit. */
@@ -86,11 +92,13 @@ export async function compare(c: Comparison, options: SuiteOptions): Promise<Row
       baselineRuns.push((await measure(c.baseline, opts)).avg);
     }
   }
+  const perUnit = (runs: number[]) => runs.map((ns) => ns / c.unitsPerCall);
   const row: Row = {
     operation: c.operation,
     unit: c.unit,
     ours: median(oursRuns) / c.unitsPerCall,
     baseline: median(baselineRuns) / c.unitsPerCall,
+    rounds: { ours: perUnit(oursRuns), baseline: perUnit(baselineRuns) },
   };
   if (c.target !== undefined) row.target = c.target;
   if (c.tolerance !== undefined) row.tolerance = c.tolerance;

@@ -8,12 +8,14 @@ import path from "node:path";
 import { ratioOf } from "./harness.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { SuiteRow } from "./runner.ts";
+import { judgeTarget, spreadOf, type TargetVerdict } from "./verdict.ts";
 
 export interface ResultsFile {
   date: string;
   quick: boolean;
   machine: MachineInfo;
-  rows: (SuiteRow & { ratio: number })[];
+  /** Each row with its ratio, the spread of its rounds' ratios and its target's verdict. */
+  rows: (SuiteRow & { ratio: number; spread: number; verdict?: TargetVerdict })[];
 }
 
 export interface BaselineEntry {
@@ -40,7 +42,11 @@ export async function writeResults(
     date: new Date().toISOString(),
     quick,
     machine,
-    rows: rows.map((row) => ({ ...row, ratio: ratioOf(row) })),
+    rows: rows.map((row) => {
+      const verdict = judgeTarget(row);
+      const judged = { ...row, ratio: ratioOf(row), spread: spreadOf(row) };
+      return verdict === undefined ? judged : { ...judged, verdict };
+    }),
   };
   await mkdir(path.dirname(file), { recursive: true });
   await Bun.write(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -2,8 +2,9 @@
  * The table `bun bench` prints: a Markdown pipe table, aligned, so the same text reads well
  * in a terminal and pastes into the README.
  */
-import { type Row, ratioOf, type Target } from "./harness.ts";
+import { type Row, ratioOf } from "./harness.ts";
 import type { Verdict } from "./regression.ts";
+import { judgeTarget } from "./verdict.ts";
 
 /** Formats `rows`; with `verdicts` (from `--check`), adds the change against baseline.json. */
 export function formatTable(rows: readonly Row[], verdicts?: readonly Verdict[]): string {
@@ -16,7 +17,7 @@ export function formatTable(rows: readonly Row[], verdicts?: readonly Verdict[])
       formatFigure(row.baseline),
       `${ratioOf(row).toFixed(2)}×`,
       row.unit,
-      formatTarget(row, row.target),
+      formatTarget(row),
     ];
     if (verdicts !== undefined) {
       cells.push(formatVerdict(verdicts.find((v) => v.operation === row.operation)));
@@ -50,19 +51,14 @@ export function formatFigure(value: number): string {
   });
 }
 
-function formatTarget(row: Row, target: Target | undefined): string {
+/** The target and its verdict (see verdict.ts): "≤ 2× met", "≤ 1.08× within noise". */
+function formatTarget(row: Row): string {
+  const target = row.target;
   if (target === undefined) return "";
   const parts: string[] = [];
-  let met = true;
-  if (target.ratio !== undefined) {
-    parts.push(`≤ ${target.ratio}×`);
-    met &&= ratioOf(row) <= target.ratio;
-  }
-  if (target.ours !== undefined) {
-    parts.push(`≤ ${formatFigure(target.ours)} ${row.unit}`);
-    met &&= row.ours <= target.ours;
-  }
-  return `${parts.join(", ")} ${met ? "met" : "MISSED"}`;
+  if (target.ratio !== undefined) parts.push(`≤ ${target.ratio}×`);
+  if (target.ours !== undefined) parts.push(`≤ ${formatFigure(target.ours)} ${row.unit}`);
+  return `${parts.join(", ")} ${judgeTarget(row)}`;
 }
 
 function formatVerdict(verdict: Verdict | undefined): string {

@@ -4,7 +4,7 @@
  *
  *   bun bench/tcp/loadgen.ts <port> <connections> <messageBytes> <inFlight> <warmupMs> <durationMs> [prompted]
  *
- * Opens the connections to 127.0.0.1:<port>; each keeps <inFlight> messages of
+ * Opens the connections to 127.0.0.1:<port>, then each keeps <inFlight> messages of
  * <messageBytes> outstanding: a new message goes out each time a whole message's worth of
  * bytes has come back. Prints `start` when the warm-up ends and `done <messages> <ms>` when
  * the measured window ends (messages echoed in it, its length), then exits. Plain Bun
@@ -51,7 +51,6 @@ const handler: SocketHandler<Client> = {
   open(socket) {
     socket.data = { partial: 0, owed: 0 };
     socket.setNoDelay(true);
-    send(socket, messageBytes * inFlight);
   },
   data(socket, chunk) {
     let echoed = chunk.length;
@@ -73,11 +72,25 @@ const handler: SocketHandler<Client> = {
   },
 };
 
-const sockets = await Promise.all(
-  Array.from({ length: connections }, () =>
-    Bun.connect<Client>({ hostname: "127.0.0.1", port, socket: handler }),
-  ),
-);
+/**
+ * Connections opened at once: a few hundred keep the connect phase short without overflowing
+ * the server's accept backlog (a dropped SYN is retried only after a second).
+ */
+const CONNECT_BATCH = 256;
+const sockets: Socket<Client>[] = [];
+while (sockets.length < connections) {
+  const batch = Math.min(CONNECT_BATCH, connections - sockets.length);
+  sockets.push(
+    ...(await Promise.all(
+      Array.from({ length: batch }, () =>
+        Bun.connect<Client>({ hostname: "127.0.0.1", port, socket: handler }),
+      ),
+    )),
+  );
+}
+// Traffic starts once every connection is open: a server busy echoing would slow the
+// connecting of the rest.
+for (const socket of sockets) send(socket, messageBytes * inFlight);
 await Bun.sleep(warmupMs);
 const startBytes = echoedBytes;
 const started = performance.now();

@@ -40,6 +40,15 @@ export function park<T>(task: Task, blocker: Blocker): Promise<T> {
   return internal.scheduler.park<T>(internal, blocker);
 }
 
+/**
+ * @internal `park()` right after `refuseWait(task)` returned null, with nothing in between
+ * that could park or cancel the task (the hot paths: a `receive` or `accept` that must wait).
+ */
+export function parkChecked<T>(task: Task, blocker: Blocker): Promise<T> {
+  const internal = task as TaskInternal;
+  return internal.scheduler.parkChecked<T>(internal, blocker);
+}
+
 /** Wakes a parked task with `value`; a no-op when the task is not parked. */
 export function wake(task: Task, value?: unknown): void {
   const internal = task as TaskInternal;

@@ -105,6 +105,7 @@ export class Loop {
   #iterationNumber = 0;
   /** Callbacks for the end of the iteration in progress (see iteration-end.ts). */
   #atIterationEnd: AtIterationEnd[] = [];
+  #atIterationEndSpare: AtIterationEnd[] = [];
   #turnArmed = false;
   /** While > 0, wake-ups only queue tasks (the loop is collecting several at once). */
   #holdKicks = 0;
@@ -342,19 +343,14 @@ export class Loop {
   }
 
   #startTask(task: TaskInternal, fn: (...args: never[]) => unknown, args: unknown[]): void {
-    let result: unknown;
     startingFn = fn as (...args: unknown[]) => unknown;
     startingArgs = args;
-    try {
-      result = taskContext.run(task, callStartingFn);
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    const promise = result instanceof Promise ? result : Promise.resolve(result);
-    promise.then(
-      (value) => this.#finishTask(task, value, undefined, false),
-      (error) => this.#finishTask(task, undefined, error, true),
-    );
+    taskContext.run(task, startInTaskContext);
+  }
+
+  /** @internal The function of `task` has settled (see `startInTaskContext`). */
+  taskSettled(task: TaskInternal, value: unknown, error: unknown, failed: boolean): void {
+    this.#finishTask(task, value, error, failed);
   }
 
   #finishTask(task: TaskInternal, value: unknown, error: unknown, failed: boolean): void {
@@ -416,6 +412,14 @@ export class Loop {
         return Promise.reject(cancelledError(task, cancelled));
       }
     }
+    return this.parkChecked(task, blocker);
+  }
+
+  /**
+   * @internal `park()` for a caller that `refuseWait(task)` has just let through, with
+   * nothing since that could park or cancel the task: the checks are not made twice.
+   */
+  parkChecked<T>(task: TaskInternal, blocker: Blocker): Promise<T> {
     task.blocker = blocker;
     if (blocker.external) this.#externalWaits++;
     this.#running--;
@@ -726,9 +730,13 @@ export class Loop {
   }
 
   #runIterationEnd(): void {
+    // Two arrays in turn, so that an iteration with deferred work allocates none; what the
+    // callbacks defer (nothing, normally) lands in the other one.
     const callbacks = this.#atIterationEnd;
-    this.#atIterationEnd = [];
-    for (const callback of callbacks) callback.atIterationEnd();
+    this.#atIterationEnd = this.#atIterationEndSpare;
+    for (let i = 0; i < callbacks.length; i++) (callbacks[i] as AtIterationEnd).atIterationEnd();
+    callbacks.length = 0;
+    this.#atIterationEndSpare = callbacks;
   }
 
   /** @internal The number of the iteration in progress, or -1 when none is. */
@@ -887,16 +895,40 @@ function captureResolvers(resolve: (value: never) => void, reject: (error: unkno
   capturedReject = reject;
 }
 
-// The function a task starts with, handed to `callStartingFn` through module state rather
-// than as spread arguments of AsyncLocalStorage.run, which would copy them (~30 ns a spawn).
+// The function a task starts with, handed to `startInTaskContext` through module state
+// rather than as spread arguments of AsyncLocalStorage.run, which would copy them (~30 ns a
+// spawn).
 let startingFn: (...args: unknown[]) => unknown = () => {};
 let startingArgs: unknown[] = [];
 
-function callStartingFn(): unknown {
+/**
+ * Runs inside `taskContext.run(task, ...)`: calls the task's function and hears about its
+ * outcome through two shared reactions instead of two closures per task (a spawn allocates
+ * less, and an idle task holds less). A reaction runs in the async context it was registered
+ * in, so the store tells it which task settled.
+ */
+function startInTaskContext(): void {
   // Read both before calling: the function may spawn tasks synchronously, reusing the slots.
   const fn = startingFn;
   const args = startingArgs;
-  return fn.apply(undefined, args);
+  let result: unknown;
+  try {
+    result = fn.apply(undefined, args);
+  } catch (error) {
+    result = Promise.reject(error);
+  }
+  const promise = result instanceof Promise ? result : Promise.resolve(result);
+  promise.then(taskFulfilled, taskRejected);
+}
+
+function taskFulfilled(value: unknown): void {
+  const task = taskContext.getStore() as TaskInternal;
+  task.scheduler.taskSettled(task, value, undefined, false);
+}
+
+function taskRejected(error: unknown): void {
+  const task = taskContext.getStore() as TaskInternal;
+  task.scheduler.taskSettled(task, undefined, error, true);
 }
 
 /** The blocker of a task queued by its own `checkpoint()`: nothing to undo or cancel. */

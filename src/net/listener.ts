@@ -6,7 +6,7 @@
  */
 import type { Socket, SocketHandler, SocketListener } from "bun";
 import { currentTask } from "../core/context.ts";
-import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import { type Blocker, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import { ResourceClosedError } from "../errors.ts";
 import {
@@ -160,7 +160,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const waiting = this.#queue.shift();
     if (waiting !== undefined) return Promise.resolve(waiting);
     this.#acceptors.push(task);
-    return park(task, this);
+    return parkChecked(task, this);
   }
 
   /**

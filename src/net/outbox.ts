@@ -21,9 +21,12 @@
  * | > 0    | false      | the socket took part of a write: the rest waits for `drain`   |
  */
 
-/** Where an outbox writes: Bun's `socket.write` (unbuffered; may take part; -1 when gone). */
+/**
+ * Where an outbox writes: Bun's `socket.write` (unbuffered; may take part; -1 when gone),
+ * given the bytes `bytes[byteOffset, byteOffset + byteLength)`.
+ */
 export interface Writer {
-  write(bytes: Uint8Array): number;
+  write(bytes: Uint8Array, byteOffset: number, byteLength: number): number;
 }
 
 /**
@@ -106,7 +109,7 @@ export class Outbox {
     }
     if (this.#size === 0) {
       // Nothing queued: write at once and keep only what the socket did not take.
-      const written = this.#writer.write(bytes);
+      const written = this.#writer.write(bytes, 0, bytes.length);
       if (written === bytes.length) return Written.Done;
       if (written < 0) {
         this.#add(bytes);
@@ -138,9 +141,11 @@ export class Outbox {
     this.#deferred = false;
     if (this.#size === 0) return Written.Done;
     const chunks = this.#chunks;
-    const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, this.#size);
-    const written = this.#writer.write(bytes);
-    if (written === bytes.length) {
+    const size = this.#size;
+    if (chunks.length > 1 && size <= scratch.length) return this.#flushThroughScratch(size);
+    const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, size);
+    const written = this.#writer.write(bytes, 0, size);
+    if (written === size) {
       chunks.length = 0;
       this.#size = 0;
       return Written.Done;
@@ -148,7 +153,31 @@ export class Outbox {
     if (written < 0) return Written.Failed;
     chunks.length = 0;
     chunks.push(bytes.subarray(written));
-    this.#size = bytes.length - written;
+    this.#size = size - written;
+    return Written.Pending;
+  }
+
+  /**
+   * Several chunks: joined in the shared scratch buffer and written from there, so that
+   * the usual flush (a reply and a prompt, written whole) allocates nothing. `write` copies
+   * what it takes before returning; only a rest it did not take is copied out to stay.
+   */
+  #flushThroughScratch(size: number): Written {
+    const chunks = this.#chunks;
+    let offset = 0;
+    for (const chunk of chunks) {
+      scratch.set(chunk, offset);
+      offset += chunk.length;
+    }
+    const written = this.#writer.write(scratch, 0, size);
+    if (written < 0) return Written.Failed;
+    chunks.length = 0;
+    if (written === size) {
+      this.#size = 0;
+      return Written.Done;
+    }
+    chunks.push(scratch.slice(written, size));
+    this.#size = size - written;
     return Written.Pending;
   }
 
@@ -166,6 +195,9 @@ export class Outbox {
     this.#size += bytes.length;
   }
 }
+
+/** Where flushes of several small chunks are joined (one for every outbox: writes are synchronous). */
+const scratch = new Uint8Array(COALESCE_LIMIT);
 
 /** The chunks of an outbox as one buffer, so that they go out in one `write` call. */
 function concat(chunks: Uint8Array[], length: number): Uint8Array {

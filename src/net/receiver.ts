@@ -24,7 +24,7 @@
  */
 import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
-import { type Blocker, park, refuseWait, wake, wakeWithError } from "../core/park.ts";
+import { type Blocker, park, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import {
   describe,
@@ -57,6 +57,8 @@ export const DEFAULT_MAX_FRAME_LENGTH = 1 << 20;
 const DEFAULT_MAX_BYTES = 65536;
 
 const EMPTY = new Uint8Array(0);
+/** Every receiver's buffer until its first buffered chunk; always empty. */
+const NO_BYTES = new ReceiveBuffer();
 const AT_EOF: Promise<Uint8Array> = Promise.resolve(EMPTY);
 const NONE: Promise<undefined> = Promise.resolve(undefined);
 const NO_FRAME = Symbol("no frame");
@@ -97,7 +99,12 @@ export class Receiver implements Blocker {
   readonly cancellable = true;
 
   readonly #transport: ReceiveTransport;
-  readonly #buffer = new ReceiveBuffer();
+  /**
+   * The unread bytes. Starts as the shared empty buffer and gets its own at the first chunk
+   * that is not handed straight to a parked `receive()`: an idle connection, or one whose
+   * reader always waits, never allocates one (nothing writes to an empty buffer).
+   */
+  #buffer: ReceiveBuffer = NO_BYTES;
   #maxFrameLength = DEFAULT_MAX_FRAME_LENGTH;
   #highWaterMark: number;
   readonly #baseHighWaterMark: number;
@@ -143,16 +150,21 @@ export class Receiver implements Blocker {
         wake(reader, chunk);
         return;
       }
-      this.#buffer.push(chunk.subarray(max));
+      this.#ownBuffer().push(chunk.subarray(max));
       wake(reader, chunk.subarray(0, max));
     } else {
-      this.#buffer.push(chunk);
+      this.#ownBuffer().push(chunk);
       if (reader !== null) wake(reader);
     }
     if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
       this.#paused = true;
       this.#transport.pauseReading();
     }
+  }
+
+  #ownBuffer(): ReceiveBuffer {
+    if (this.#buffer === NO_BYTES) this.#buffer = new ReceiveBuffer();
+    return this.#buffer;
   }
 
   /** The peer finished sending (or the transport closed): wake a parked reader. */
@@ -228,7 +240,10 @@ export class Receiver implements Blocker {
     if (this.#eof) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
-    this.onIdle?.();
+    // onIdle may cancel this task (a graceful drain), so park() must check again then.
+    const onIdle = this.onIdle;
+    if (onIdle === null) return parkChecked(task, this);
+    onIdle();
     return park(task, this);
   }
 

@@ -86,6 +86,7 @@ describe("the bench harness", () => {
       "deadlines",
       "deadlines",
       "spawn",
+      "spawn",
       "switch",
       "switch",
       "switch",

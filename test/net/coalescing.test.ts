@@ -26,10 +26,13 @@ class FakeSocket {
   capacity = Number.POSITIVE_INFINITY;
   data: SocketStream | undefined;
 
-  write(bytes: Uint8Array): number {
-    const taken = Math.min(bytes.length, this.capacity);
+  /** Like Bun's: writes `bytes[byteOffset, byteOffset + byteLength)`. */
+  write(bytes: Uint8Array, byteOffset = 0, byteLength = bytes.length - byteOffset): number {
+    const taken = Math.min(byteLength, this.capacity);
     this.capacity -= taken;
-    if (taken > 0) this.writes.push(new TextDecoder().decode(bytes.subarray(0, taken)));
+    if (taken > 0) {
+      this.writes.push(new TextDecoder().decode(bytes.subarray(byteOffset, byteOffset + taken)));
+    }
     return taken;
   }
 

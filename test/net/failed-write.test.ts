@@ -153,10 +153,13 @@ class FailingSocket {
   gone = false;
   readonly written: string[] = [];
   data: SocketStream | undefined;
-  write(bytes: Uint8Array): number {
+  /** Like Bun's: writes `bytes[byteOffset, byteOffset + byteLength)`. */
+  write(bytes: Uint8Array, byteOffset = 0, byteLength = bytes.length - byteOffset): number {
     if (this.gone) return -1;
-    this.written.push(new TextDecoder().decode(bytes));
-    return bytes.length;
+    this.written.push(
+      new TextDecoder().decode(bytes.subarray(byteOffset, byteOffset + byteLength)),
+    );
+    return byteLength;
   }
   setNoDelay(): void {}
   pause(): void {}

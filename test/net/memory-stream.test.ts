@@ -35,6 +35,22 @@ describe("memoryStreamPair", () => {
       await expect(a.sendAll("more")).rejects.toBeInstanceOf(ResourceClosedError);
     }));
 
+  test("streams that never buffered share no bytes: each keeps what arrived for it", () =>
+    // Receivers start on one shared empty buffer and get their own on the first chunk
+    // nobody was waiting for; no stream may ever see another's bytes.
+    run(async () => {
+      const [a, b] = memoryStreamPair();
+      const [c, d] = memoryStreamPair();
+      await a.sendAll("for b");
+      await c.sendAll("for d");
+      await a.sendAll(", again");
+      expect(text(await b.receiveExactly(12))).toBe("for b, again");
+      expect(text(await d.receive())).toBe("for d");
+      const [e, f] = memoryStreamPair();
+      await e.sendAll("for f");
+      expect(text(await f.receive())).toBe("for f");
+    }));
+
   test("sendAll parks while the peer's buffer is full, and goes on as it reads", () =>
     run(async () => {
       const [a, b] = memoryStreamPair({ bufferSize: 100 });

@@ -10,11 +10,13 @@ class RecordingWriter implements Writer {
   readonly writes: string[] = [];
   capacity = Number.POSITIVE_INFINITY;
   gone = false;
-  write(bytes: Uint8Array): number {
+  write(bytes: Uint8Array, byteOffset: number, byteLength: number): number {
     if (this.gone) return -1;
-    const taken = Math.min(bytes.length, this.capacity);
+    const taken = Math.min(byteLength, this.capacity);
     this.capacity -= taken;
-    if (taken > 0) this.writes.push(new TextDecoder().decode(bytes.subarray(0, taken)));
+    if (taken > 0) {
+      this.writes.push(new TextDecoder().decode(bytes.subarray(byteOffset, byteOffset + taken)));
+    }
     return taken;
   }
 }
@@ -92,5 +94,25 @@ describe("Outbox", () => {
     expect(outbox.clear()).toBe(2);
     expect(outbox.size).toBe(0);
     expect(outbox.send(bytes("d"), -1)).toBe(Written.Failed);
+  });
+
+  test("the rest of a coalesced flush the socket took only part of survives other outboxes' flushes", () => {
+    // Coalesced chunks are joined in a buffer every outbox shares; what the socket did not
+    // take must be the outbox's own copy, not a view of that buffer.
+    const first = setup();
+    first.outbox.send(bytes("ab"), 1);
+    first.outbox.send(bytes("cd"), 1);
+    first.outbox.send(bytes("ef"), 1);
+    first.writer.capacity = 1;
+    expect(first.outbox.atIterationEnd()).toBe(Written.Pending);
+    const second = setup();
+    second.outbox.send(bytes("xy"), 1);
+    second.outbox.send(bytes("zw"), 1);
+    second.outbox.send(bytes("uv"), 1);
+    expect(second.outbox.atIterationEnd()).toBe(Written.Done);
+    expect(second.writer.writes).toEqual(["xy", "zwuv"]);
+    first.writer.capacity = Number.POSITIVE_INFINITY;
+    expect(first.outbox.flush()).toBe(Written.Done);
+    expect(first.writer.writes).toEqual(["ab", "c", "def"]);
   });
 });

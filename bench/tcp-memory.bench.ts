@@ -1,0 +1,79 @@
+/**
+ * Memory per connection: many connections echoing 64 bytes at 1 in flight, and how much the
+ * server's memory grows per connection, for giambio's `serve`, the hand-written `Bun.listen`
+ * echo and the bare promise loop (the servers of `tcp-echo.bench.ts`).
+ *
+ * Each measurement starts a fresh server process: it collects garbage and reports its
+ * resident set size (RSS, from /proc/self/status), and resets the kernel's peak-RSS mark;
+ * the load generator then opens the connections and keeps them echoing; afterwards the
+ * server reports its peak RSS. (peak − idle) / connections is the row's figure: what a
+ * busy connection costs in real memory, garbage not yet collected included. Linux only (on
+ * other systems the suite reports no rows).
+ *
+ * 10,000 connections need about 10,100 open files in each process; the soft limit is raised
+ * to the hard one for the servers and the generator, and where the hard limit is lower the
+ * rows use fewer connections (their name says how many).
+ */
+import { median, type Row, type Suite } from "./harness.ts";
+import { EchoServer, openFileHardLimit, runLoad, type ServerKind } from "./tcp/processes.ts";
+
+const CONNECTIONS = 10_000;
+/** Open files a process needs besides one per connection (stdio, the listener, Bun's own). */
+const SPARE_FILES = 100;
+/** At most this many bytes of server memory per giambio connection (issue 12). */
+const BYTES_PER_CONNECTION_TARGET = 4096;
+
+export const suite: Suite = {
+  name: "tcp-memory",
+  async run({ quick }): Promise<Row[]> {
+    if (process.platform !== "linux") return [];
+    const hardLimit = await openFileHardLimit();
+    const files = Math.min(hardLimit, 65_536);
+    const wanted = quick ? 1_000 : CONNECTIONS;
+    const connections =
+      files >= wanted + SPARE_FILES
+        ? wanted
+        : Math.max(100, Math.floor((files - SPARE_FILES) / 100) * 100);
+    const rounds = quick ? 1 : 3;
+    const kinds: ServerKind[] = ["raw", "serve", "bare"];
+    const perConnection = new Map<ServerKind, number[]>(kinds.map((kind) => [kind, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < kinds.length; i++) {
+        const kind = kinds[(round + i) % kinds.length] as ServerKind;
+        const server = await EchoServer.start(kind, 1, files);
+        try {
+          const idle = await server.idleBytes();
+          await runLoad(server, {
+            connections,
+            messageBytes: 64,
+            inFlight: 1,
+            prompted: false,
+            warmupMs: quick ? 100 : 200,
+            durationMs: quick ? 200 : 500,
+            files,
+          });
+          const peak = await server.peakBytes();
+          perConnection.get(kind)?.push((peak - idle) / connections);
+        } finally {
+          await server.stop();
+        }
+      }
+    }
+    const of = (kind: ServerKind) => perConnection.get(kind) as number[];
+    const name = `memory ${connections.toLocaleString("en-US")} conns × 64 B, 1 in flight: server peak RSS above idle`;
+    const row = (operation: string, ours: number[], extra: Pick<Row, "target"> = {}): Row => ({
+      operation,
+      unit: "B/conn",
+      ours: median(ours),
+      baseline: median(of("raw")),
+      rounds: { ours, baseline: of("raw") },
+      // RSS moves with the collector's timing: wider than a CPU figure.
+      tolerance: 0.5,
+      ...extra,
+    });
+    return [
+      row(name, of("serve"), { target: { ours: BYTES_PER_CONNECTION_TARGET } }),
+      row(`${name}, bare promise loop`, of("bare")),
+    ];
+  },
+};
