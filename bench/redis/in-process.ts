@@ -5,23 +5,26 @@
  * through the same `data` callback Bun calls; a client sends its next chunk (from outside
  * the loop, as Bun would) once the server has written every reply to the last one.
  *
- *   bun bench/redis/in-process.ts [depth=16] [rounds=5]
+ *   bun bench/redis/in-process.ts [depth=16] [rounds=5] [server]
  *   bun --cpu-prof bench/redis/in-process.ts 16 1 example
+ *   BASE=/tmp/old bun bench/redis/in-process.ts    # also example@base, naive@base: BASE holds
+ *                                                  # another version's src/ and examples/
  *
  * Servers: `hand` (the bench's hand-written one: parse the chunk, one `write` of the joined
  * replies), `example` (examples/redis-server.ts's `serveClient`), `naive` (receiveUntil /
  * receiveExactly, one `sendAll` per reply, as bench/redis/servers.ts). Prints CPU ns per
  * request, per server and round, and each server's median ratio to `hand`.
  */
-import {
-  execute,
-  MAX_BULK_LENGTH,
-  RespDecoder,
-  Store,
-  serveClient,
-  splitInlineArgs,
-} from "../../examples/redis-server.ts";
-import { clock, IncompleteReadError, run, SocketStream, withPool } from "../../src/index.ts";
+
+import * as example from "../../examples/redis-server.ts";
+import * as current from "../../src/index.ts";
+import { naiveHandler } from "./servers.ts";
+
+type Giambio = typeof current;
+type Example = typeof example;
+const { execute, RespDecoder, Store } = example;
+type Store = InstanceType<typeof Store>;
+type RespDecoder = InstanceType<typeof RespDecoder>;
 
 const DEPTH = Number(process.argv[2] ?? 16);
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -34,7 +37,10 @@ const setChunk = Buffer.from(
   "*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000042\r\n$3\r\nxxx\r\n".repeat(DEPTH),
   "latin1",
 );
-const getChunk = Buffer.from("*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000042\r\n".repeat(DEPTH), "latin1");
+const getChunk = Buffer.from(
+  "*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000042\r\n".repeat(DEPTH),
+  "latin1",
+);
 
 /** The load: a client's chunks, alternating SET and GET bursts, and how much reply each brings. */
 class Client {
@@ -46,13 +52,13 @@ class Client {
   #expected = 0;
   #sent = 0;
   readonly #limit: number;
-  readonly #feed: (client: Client, chunk: Uint8Array) => void;
+  readonly #feed: (client: Client, chunk: Uint8Array<ArrayBuffer>) => void;
   readonly #done: () => void;
 
   constructor(
     port: number,
     limit: number,
-    feed: (client: Client, chunk: Uint8Array) => void,
+    feed: (client: Client, chunk: Uint8Array<ArrayBuffer>) => void,
     done: () => void,
   ) {
     this.remotePort = port;
@@ -88,7 +94,10 @@ class Client {
 }
 
 /** Runs `CLIENTS` clients to `REQUESTS` requests in all; resolves when every one is done. */
-function load(feed: (client: Client, chunk: Uint8Array) => void, open: (client: Client) => void) {
+function load(
+  feed: (client: Client, chunk: Uint8Array<ArrayBuffer>) => void,
+  open: (client: Client) => void,
+) {
   return new Promise<void>((resolve) => {
     let left = CLIENTS;
     const done = () => {
@@ -125,42 +134,13 @@ function hand(): Promise<void> {
   );
 }
 
-async function naiveHandler(stream: SocketStream, store: Store): Promise<void> {
-  for (;;) {
-    let line: Uint8Array;
-    try {
-      line = await stream.receiveUntil("\r\n");
-    } catch (error) {
-      if (error instanceof IncompleteReadError && error.partial.length === 0) return;
-      throw error;
-    }
-    const header = latin1(line.subarray(0, line.length - 2));
-    let args: string[];
-    if (header[0] === "*") {
-      const count = Number(header.slice(1));
-      args = [];
-      for (let i = 0; i < count; i++) {
-        const bulkHeader = latin1(await stream.receiveUntil("\r\n"));
-        const length = Number(bulkHeader.slice(1, -2));
-        if (bulkHeader[0] !== "$" || !(length >= 0 && length <= MAX_BULK_LENGTH)) return;
-        const data = await stream.receiveExactly(length + 2);
-        args.push(latin1(data.subarray(0, length)));
-      }
-    } else {
-      args = splitInlineArgs(header);
-    }
-    if (args.length > 0) await stream.sendAll(Buffer.from(execute(args, store), "latin1"));
-  }
-}
-
-function latin1(bytes: Uint8Array): string {
-  if (process.env["LATIN1"] === "call") return Buffer.prototype.toString.call(bytes, "latin1");
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
-}
-
-function giambio(handler: (stream: SocketStream, store: Store) => Promise<void>): Promise<void> {
+function giambio(
+  { run, withPool, clock, SocketStream }: Giambio,
+  engine: Example,
+  handler: (stream: current.SocketStream, store: Store) => Promise<void>,
+): Promise<void> {
   return run(async () => {
-    const store = new Store(clock);
+    const store = new engine.Store(clock);
     await withPool(async (pool) => {
       await load(
         (client, chunk) => SocketStream.callbacks.data(client as never, chunk),
@@ -177,9 +157,18 @@ function giambio(handler: (stream: SocketStream, store: Store) => Promise<void>)
 
 const servers: Record<string, () => Promise<void>> = {
   hand,
-  example: () => giambio(serveClient),
-  naive: () => giambio(naiveHandler),
+  example: () => giambio(current, example, example.serveClient),
+  naive: () => giambio(current, example, naiveHandler),
 };
+const base = process.env["BASE"];
+if (base !== undefined) {
+  // The same model on another version of giambio and of the example, in this process.
+  const giambioBase = (await import(`${base}/src/index.ts`)) as Giambio;
+  const exampleBase = (await import(`${base}/examples/redis-server.ts`)) as Example;
+  servers["example@base"] = () =>
+    giambio(giambioBase, exampleBase, exampleBase.serveClient as never);
+  servers["naive@base"] = () => giambio(giambioBase, exampleBase, naiveHandler as never);
+}
 
 function cpuNs(): number {
   const usage = process.cpuUsage();
@@ -202,12 +191,12 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
-const base = median(results["hand"] ?? [1]);
+const handMedian = median(results["hand"] ?? [1]);
 for (const name of names) {
   const values = results[name] as number[];
   const m = median(values);
   const rounds = values.map((v) => v.toFixed(0)).join(" ");
   console.log(
-    `depth ${DEPTH} ${name.padEnd(8)} ${m.toFixed(0).padStart(6)} ns CPU/req  ${(m / base).toFixed(2)}×  [${rounds}]`,
+    `depth ${DEPTH} ${name.padEnd(12)} ${m.toFixed(0).padStart(6)} ns CPU/req  ${(m / handMedian).toFixed(2)}×  [${rounds}]`,
   );
 }
