@@ -5,7 +5,7 @@
  * through the same `data` callback Bun calls; a client sends its next chunk (from outside
  * the loop, as Bun would) once the server has written every reply to the last one.
  *
- *   bun bench/redis/in-process.ts [depth=16] [rounds=5] [server]
+ *   bun bench/redis/in-process.ts [depth=16] [rounds=5] [server,server...]
  *   bun --cpu-prof bench/redis/in-process.ts 16 1 example
  *   BASE=/tmp/old bun bench/redis/in-process.ts    # also example@base, naive@base: BASE holds
  *                                                  # another version's src/ and examples/
@@ -175,7 +175,7 @@ function cpuNs(): number {
   return (usage.user + usage.system) * 1000;
 }
 
-const names = ONLY === undefined ? Object.keys(servers) : [ONLY];
+const names = ONLY === undefined ? Object.keys(servers) : ONLY.split(",");
 const results: Record<string, number[]> = {};
 for (const name of names) {
   results[name] = [];
