@@ -54,7 +54,15 @@ export class ReceiveBuffer {
   /** Exactly `n` bytes (`n <= size`) from the front; copies only when they span chunks. */
   takeExactly(n: number): Uint8Array {
     const chunk = this.#chunks[this.#first];
-    if (chunk === undefined || chunk.length - this.#offset >= n) return this.take(n);
+    if (chunk === undefined) return EMPTY;
+    const offset = this.#offset;
+    if (chunk.length - offset > n) {
+      // Within the first chunk, with bytes after it (a burst of small frames).
+      this.#offset = offset + n;
+      this.size -= n;
+      return chunk.subarray(offset, offset + n);
+    }
+    if (chunk.length - offset === n) return this.take(n);
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
