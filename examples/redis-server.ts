@@ -765,7 +765,7 @@ const NIL_BYTES = Buffer.from(NIL, "latin1");
  * other short replies are copied a character at a time, which for a few bytes costs about
  * half a `Buffer.from` (this server encodes every reply on its own, one `sendAll` each).
  */
-function replyBytes(reply: Reply): Uint8Array {
+export function replyBytes(reply: Reply): Uint8Array {
   if (reply === OK) return OK_BYTES;
   if (reply === NIL) return NIL_BYTES;
   const length = reply.length;
