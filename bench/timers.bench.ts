@@ -8,21 +8,10 @@
  * complete `run()`, its setup spread over 100,000 sleeps.
  */
 import { run, sleep, withPool } from "../src/index.ts";
+import { seededRandom } from "../src/seeded-random.ts";
 import { compare, type Row, type Suite, type SuiteOptions } from "./harness.ts";
 
 const MAX_SLEEP_MS = 10;
-
-/** mulberry32: a tiny seeded generator, so the durations are the same in every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomDurations(count: number): number[] {
   const random = seededRandom(0x9e3779b9);

@@ -7,18 +7,14 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runBun } from "./support/run-bun.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "giambio-package-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function bun(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
-  const child = Bun.spawn(["bun", ...args], { cwd, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, status] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
+  const { stdout, stderr, status } = await runBun(args, { cwd });
   if (status !== 0) throw new Error(`bun ${args.join(" ")} exited ${status}:\n${stdout}${stderr}`);
   return { stdout, stderr };
 }

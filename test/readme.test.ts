@@ -8,9 +8,10 @@
  * passes when two 2-second children ran at once and fails when they ran one after the other.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runExample } from "./support/run-bun.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -72,20 +73,11 @@ describe("README examples", () => {
   examples.forEach(({ code, output }, index) => {
     const firstLine = code.split("\n").find((line) => line.trim() !== "") ?? "";
     test(`example ${index + 1} runs and prints what the README shows: ${firstLine.slice(0, 50)}`, async () => {
-      const file = join(dir, `example-${index + 1}.ts`);
-      writeFileSync(file, code.replaceAll('from "giambio"', `from "${root}src/index.ts"`));
-      const child = Bun.spawn(["bun", file], {
-        stdin: new TextEncoder().encode(STDIN),
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const timer = setTimeout(() => child.kill(), 15_000);
-      const [stdout, stderr, status] = await Promise.all([
-        new Response(child.stdout).text(),
-        new Response(child.stderr).text(),
-        child.exited,
-      ]);
-      clearTimeout(timer);
+      const { stdout, stderr, status } = await runExample(
+        join(dir, `example-${index + 1}.ts`),
+        code,
+        new TextEncoder().encode(STDIN),
+      );
       expect(stderr).toBe("");
       expect(status).toBe(0);
       if (output === undefined) {

@@ -4,10 +4,11 @@
  * in its class's section, and every example that imports from "giambio" runs cleanly.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as giambio from "../src/index.ts";
+import { runExample } from "./support/run-bun.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const reference = readFileSync(join(root, "docs/reference.md"), "utf8");
@@ -145,16 +146,7 @@ describe("docs/reference.md", () => {
       .match(/\n### (.*)/g)
       ?.at(-1);
     test(`example ${i + 1} runs cleanly: ${heading?.slice(5, 60)}`, async () => {
-      const file = join(dir, `example-${i + 1}.ts`);
-      writeFileSync(file, code.replaceAll('from "giambio"', `from "${root}src/index.ts"`));
-      const child = Bun.spawn(["bun", file], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-      const timer = setTimeout(() => child.kill(), 15_000);
-      const [stdout, stderr, status] = await Promise.all([
-        new Response(child.stdout).text(),
-        new Response(child.stderr).text(),
-        child.exited,
-      ]);
-      clearTimeout(timer);
+      const { stdout, stderr, status } = await runExample(join(dir, `example-${i + 1}.ts`), code);
       expect(stderr).toBe("");
       expect(status).toBe(0);
       // Where a line says what it prints (`// 42`), the output says it too.

@@ -25,6 +25,7 @@ import {
 } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import { BrokenResourceError, ResourceBusyError, ResourceClosedError } from "../errors.ts";
+import { seededRandom } from "../seeded-random.ts";
 import type { ByteStream } from "./byte-stream.ts";
 import type { Decoder } from "./decoder.ts";
 import { raisedByPeerOf } from "./peer-errors.ts";
@@ -297,14 +298,8 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
   }
 }
 
-/** Random chunk sizes in [1, max] from mulberry32 seeded with `seed`. */
+/** Random chunk sizes in [1, max], replayable from `seed`. */
 function chunkSizes(seed: number, max: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return 1 + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * max);
-  };
+  const random = seededRandom(seed);
+  return () => 1 + Math.floor(random() * max);
 }

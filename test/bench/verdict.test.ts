@@ -18,8 +18,10 @@ function rounds(ratios: number[], extra: Partial<Row> = {}): Row {
 }
 
 describe("spreadOf", () => {
-  test("is (max − min) / median of the rounds' ratios", () => {
-    expect(spreadOf(rounds([1.0, 1.1, 1.2]))).toBeCloseTo(0.2 / 1.1);
+  test("is the interquartile range of the rounds' ratios over their median", () => {
+    expect(spreadOf(rounds([1.0, 1.1, 1.2]))).toBeCloseTo(0.1 / 1.1);
+    // One outlying round hardly moves it.
+    expect(spreadOf(rounds([1.0, 1.0, 1.0, 1.0, 3.0]))).toBe(0);
   });
 
   test("pairs each round's ours with the same round's baseline", () => {
@@ -67,9 +69,18 @@ describe("judgeTarget", () => {
   });
 
   test("rounds spread wider than the row's tolerance: within noise, even if all agree", () => {
-    const noisy = rounds([1.0, 1.2, 1.4], { target: { ratio: 2 } }); // spread 0.33
+    const noisy = rounds([1.0, 1.5, 2.0], { target: { ratio: 3 } }); // spread 0.5 / 1.5
     expect(judgeTarget(noisy)).toBe("within noise"); // default tolerance 0.25
     expect(judgeTarget({ ...noisy, tolerance: 0.4 })).toBe("met");
+  });
+
+  test("one outlying round neither gives nor takes away a verdict", () => {
+    // Measured: spawn+join rounds with one slow round; the bulk is far over 3×.
+    expect(judgeTarget(rounds([4.03, 4.05, 4.23, 4.91, 5.87], { target: { ratio: 3 } }))).toBe(
+      "MISSED",
+    );
+    expect(judgeTarget(rounds([1.7, 1.75, 1.8, 1.8, 2.6], { target: { ratio: 2 } }))).toBe("met");
+    expect(judgeTarget(rounds([2.3, 2.4, 2.4, 2.5, 1.5], { target: { ratio: 2 } }))).toBe("MISSED");
   });
 
   test("an absolute target looks at the spread of ours, not of the ratio", () => {

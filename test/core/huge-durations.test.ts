@@ -15,6 +15,7 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { runBun } from "../support/run-bun.ts";
 
 const MAX_DELAY = 2 ** 31 - 1;
 
@@ -97,12 +98,7 @@ describe("huge durations", () => {
       });
       console.log("ok");
     `;
-    const child = Bun.spawn(["bun", "-e", source], { stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
+    const { stdout, stderr, status: code } = await runBun(["-e", source]);
     expect(stderr).not.toContain("TimeoutOverflowWarning");
     expect(stderr).toBe("");
     expect(stdout.trim()).toBe("ok");

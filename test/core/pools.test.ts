@@ -24,6 +24,30 @@ import { expectAround, Timeline } from "../support/timeline.ts";
 /** giambio's scripts count in seconds: one of their seconds is this many ms in the tests ported from them. */
 const SCRIPT_SECOND = 40;
 
+/** A child that sleeps `units` script seconds, then marks `nap <units>` on `t`. */
+const napper = (t: Timeline, units: number) => async () => {
+  await sleep(units * SCRIPT_SECOND);
+  t.mark(`nap ${units}`);
+};
+
+/** A child that sleeps `units` script seconds, then throws `error`. */
+const failAfter = (units: number, error: unknown) => async () => {
+  await sleep(units * SCRIPT_SECOND);
+  throw error;
+};
+
+/** The main of giambio's error scripts: runs `body`, returns what it threw, marks "main caught". */
+function caughtByMain(t: Timeline, body: () => Promise<void>): Promise<unknown> {
+  return run(async () => {
+    try {
+      await body();
+    } catch (error) {
+      t.mark("main caught");
+      return error;
+    }
+  });
+}
+
 describe("pool errors", () => {
   test("a child that fails while the parent body is still sleeping reaches the parent", async () => {
     const order: string[] = [];
@@ -138,23 +162,12 @@ describe("pool errors", () => {
   test("a child's error cancels its sibling and reaches main unchanged", async () => {
     const t = new Timeline(SCRIPT_SECOND);
     const rip = new TypeError("rip");
-    const caught = await run(async () => {
-      try {
-        await withPool(async (pool) => {
-          pool.spawn(async function child() {
-            await sleep(2 * SCRIPT_SECOND);
-            throw rip;
-          });
-          pool.spawn(async function child1() {
-            await sleep(8 * SCRIPT_SECOND);
-            t.mark("child1 had a nap");
-          });
-        });
-      } catch (error) {
-        t.mark("main caught");
-        return error;
-      }
-    });
+    const caught = await caughtByMain(t, () =>
+      withPool(async (pool) => {
+        pool.spawn(failAfter(2, rip));
+        pool.spawn(napper(t, 8));
+      }),
+    );
     expect(caught).toBe(rip);
     expect(t.labels).toEqual(["main caught"]);
     expectAround(t.unitsAt("main caught"), 2);
@@ -163,29 +176,16 @@ describe("pool errors", () => {
   // Port of giambio's tests/nested_exception.py (github.com/nocturn9x/giambio).
   test("an error in the outer pool cancels the inner pool too", async () => {
     const t = new Timeline(SCRIPT_SECOND);
-    const napper = (units: number) =>
-      async function child() {
-        await sleep(units * SCRIPT_SECOND);
-        t.mark(`nap ${units}`);
-      };
-    const caught = await run(async () => {
-      try {
-        await withPool(async (outer) => {
-          outer.spawn(async function child() {
-            await sleep(2 * SCRIPT_SECOND);
-            throw new TypeError("rip");
-          });
-          outer.spawn(napper(2.5));
-          await withPool(async (inner) => {
-            inner.spawn(napper(4));
-            inner.spawn(napper(6));
-          });
+    const caught = await caughtByMain(t, () =>
+      withPool(async (outer) => {
+        outer.spawn(failAfter(2, new TypeError("rip")));
+        outer.spawn(napper(t, 2.5));
+        await withPool(async (inner) => {
+          inner.spawn(napper(t, 4));
+          inner.spawn(napper(t, 6));
         });
-      } catch (error) {
-        t.mark("main caught");
-        return error;
-      }
-    });
+      }),
+    );
     expect(caught).toBeInstanceOf(TypeError);
     expect(t.labels).toEqual(["main caught"]);
     expectAround(t.unitsAt("main caught"), 2);
@@ -194,31 +194,19 @@ describe("pool errors", () => {
   // Port of giambio's tests/triple_nested_exception.py (github.com/nocturn9x/giambio).
   test("an error in the middle one of three nested pools cancels all three (trio's semantics)", async () => {
     const t = new Timeline(SCRIPT_SECOND);
-    const napper = (units: number) => async () => {
-      await sleep(units * SCRIPT_SECOND);
-      t.mark(`nap ${units}`);
-    };
-    const caught = await run(async () => {
-      try {
-        await withPool(async (a) => {
-          a.spawn(napper(5));
-          a.spawn(napper(5));
-          await withPool(async (b) => {
-            b.spawn(async () => {
-              await sleep(2 * SCRIPT_SECOND);
-              throw new TypeError("rip");
-            });
-            await withPool(async (c) => {
-              c.spawn(napper(4));
-              c.spawn(napper(6));
-            });
+    const caught = await caughtByMain(t, () =>
+      withPool(async (a) => {
+        a.spawn(napper(t, 5));
+        a.spawn(napper(t, 5));
+        await withPool(async (b) => {
+          b.spawn(failAfter(2, new TypeError("rip")));
+          await withPool(async (c) => {
+            c.spawn(napper(t, 4));
+            c.spawn(napper(t, 6));
           });
         });
-      } catch (error) {
-        t.mark("main caught");
-        return error;
-      }
-    });
+      }),
+    );
     expect(caught).toBeInstanceOf(TypeError);
     expect(t.labels).toEqual(["main caught"]);
     expectAround(t.unitsAt("main caught"), 2);

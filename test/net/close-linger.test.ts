@@ -20,7 +20,7 @@ import {
   sleep,
   withPool,
 } from "../../src/index.ts";
-import { pattern, readAll, tempDir } from "./helpers.ts";
+import { pattern, readAll, selfSignedCert, tempDir } from "./helpers.ts";
 
 const openFds = () => readdirSync("/proc/self/fd").length;
 
@@ -40,27 +40,7 @@ let dir = { path: "", remove: () => {} };
 
 beforeAll(async () => {
   dir = tempDir("giambio-linger-");
-  const made = Bun.spawnSync([
-    "openssl",
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    `${dir.path}/key.pem`,
-    "-out",
-    `${dir.path}/cert.pem`,
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
-  if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
-  cert = await Bun.file(`${dir.path}/cert.pem`).text();
-  key = await Bun.file(`${dir.path}/key.pem`).text();
+  ({ cert, key } = await selfSignedCert());
 });
 
 afterAll(() => dir.remove());

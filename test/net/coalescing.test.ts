@@ -5,61 +5,9 @@
  * guarantees that matter to users (order, nothing stuck, FIN after data) on real sockets.
  */
 import { describe, expect, test } from "bun:test";
-import {
-  checkpoint,
-  connect,
-  listen,
-  run,
-  SocketStream,
-  sleep,
-  withPool,
-} from "../../src/index.ts";
+import { checkpoint, connect, listen, run, sleep, withPool } from "../../src/index.ts";
+import { fakeStream } from "./fake-socket.ts";
 import { LOCALHOST, readAll, text } from "./helpers.ts";
-
-/** Just enough of a Bun socket for a stream's sending side; records what is written. */
-class FakeSocket {
-  readonly writes: string[] = [];
-  remoteAddress = "127.0.0.1";
-  remotePort = 1;
-  localPort = 2;
-  /** How many bytes the next writes take (Infinity: all). */
-  capacity = Number.POSITIVE_INFINITY;
-  data: SocketStream | undefined;
-
-  /** Like Bun's: writes `bytes[byteOffset, byteOffset + byteLength)`. */
-  write(bytes: Uint8Array, byteOffset = 0, byteLength = bytes.length - byteOffset): number {
-    const taken = Math.min(byteLength, this.capacity);
-    this.capacity -= taken;
-    if (taken > 0) {
-      this.writes.push(new TextDecoder().decode(bytes.subarray(byteOffset, byteOffset + taken)));
-    }
-    return taken;
-  }
-
-  /** Bun's drain callback: the socket can take more. */
-  drain(capacity = Number.POSITIVE_INFINITY): void {
-    this.capacity = capacity;
-    SocketStream.callbacks.drain(this as never);
-  }
-
-  setNoDelay(): void {}
-  pause(): void {}
-  resume(): void {}
-  shutdown(): void {
-    this.writes.push("<FIN>");
-  }
-  close(): void {
-    this.writes.push("<CLOSE>");
-  }
-  terminate(): void {}
-}
-
-function fakeStream(): { socket: FakeSocket; stream: SocketStream } {
-  const socket = new FakeSocket();
-  const stream = new SocketStream(socket as never, null);
-  socket.data = stream;
-  return { socket, stream };
-}
 
 describe("write coalescing (fake socket)", () => {
   test("one write per iteration is written at once; a second one switches to coalescing", async () => {

@@ -17,7 +17,7 @@ import {
   run,
   withPool,
 } from "../../src/index.ts";
-import { seededRandom } from "../support/seeded-random.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 
 const CANCELLED = Symbol("cancelled");
 const encoder = new TextEncoder();

@@ -11,11 +11,12 @@ import {
   connect,
   listen,
   run,
-  SocketStream,
+  type SocketStream,
   sleep,
   withPool,
 } from "../../src/index.ts";
-import { tempDir } from "./helpers.ts";
+import { fakeStream } from "./fake-socket.ts";
+import { selfSignedCert, tempDir } from "./helpers.ts";
 
 let dir = { path: "", remove: () => {} };
 let cert = "";
@@ -23,27 +24,7 @@ let key = "";
 
 beforeAll(async () => {
   dir = tempDir("giambio-failed-write-");
-  const made = Bun.spawnSync([
-    "openssl",
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    `${dir.path}/key.pem`,
-    "-out",
-    `${dir.path}/cert.pem`,
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
-  if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
-  cert = await Bun.file(`${dir.path}/cert.pem`).text();
-  key = await Bun.file(`${dir.path}/key.pem`).text();
+  ({ cert, key } = await selfSignedCert());
 });
 afterAll(() => dir.remove());
 
@@ -145,41 +126,10 @@ describe.each(transports)("over %s", (transport) => {
     ));
 });
 
-/** A socket whose writes fail (return -1) once `gone` is set, as Bun's do for a dead peer. */
-class FailingSocket {
-  remoteAddress = "127.0.0.1";
-  remotePort = 1;
-  localPort = 2;
-  gone = false;
-  readonly written: string[] = [];
-  data: SocketStream | undefined;
-  /** Like Bun's: writes `bytes[byteOffset, byteOffset + byteLength)`. */
-  write(bytes: Uint8Array, byteOffset = 0, byteLength = bytes.length - byteOffset): number {
-    if (this.gone) return -1;
-    this.written.push(
-      new TextDecoder().decode(bytes.subarray(byteOffset, byteOffset + byteLength)),
-    );
-    return byteLength;
-  }
-  setNoDelay(): void {}
-  pause(): void {}
-  resume(): void {}
-  shutdown(): void {}
-  close(): void {}
-  terminate(): void {}
-}
-
-function failingStream(): { socket: FailingSocket; stream: SocketStream } {
-  const socket = new FailingSocket();
-  const stream = new SocketStream(socket as never, null);
-  socket.data = stream;
-  return { socket, stream };
-}
-
 describe("failed writes (fake socket)", () => {
   test("a direct write that fails marks the stream broken", () =>
     run(async () => {
-      const { socket, stream } = failingStream();
+      const { socket, stream } = fakeStream();
       await stream.sendAll("a");
       await checkpoint();
       socket.gone = true;
@@ -187,12 +137,12 @@ describe("failed writes (fake socket)", () => {
       await expect(stream.sendAll("c")).rejects.toBeInstanceOf(BrokenResourceError);
       await checkpoint();
       await expect(stream.sendAll("d")).rejects.toBeInstanceOf(BrokenResourceError);
-      expect(socket.written).toEqual(["a"]);
+      expect(socket.writes).toEqual(["a"]);
     }));
 
   test("coalesced bytes whose flush fails are reported by the next sendAll, with their count", () =>
     run(async () => {
-      const { socket, stream } = failingStream();
+      const { socket, stream } = fakeStream();
       await stream.sendAll("a");
       await stream.sendAll("bc"); // coalescing: queued for the iteration's end
       await stream.sendAll("def");
@@ -209,7 +159,7 @@ describe("failed writes (fake socket)", () => {
 
   test("coalesced bytes whose flush fails are reported by sendEof", () =>
     run(async () => {
-      const { socket, stream } = failingStream();
+      const { socket, stream } = fakeStream();
       await stream.sendAll("a");
       await stream.sendAll("b");
       socket.gone = true;
@@ -219,7 +169,7 @@ describe("failed writes (fake socket)", () => {
 
   test("sendEof reports coalesced bytes that its own flush could not write", () =>
     run(async () => {
-      const { socket, stream } = failingStream();
+      const { socket, stream } = fakeStream();
       await stream.sendAll("a");
       await stream.sendAll("b"); // queued
       socket.gone = true;

@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the network tests: deterministic payloads, reading a stream to its end,
- * a connected pair of streams, an echo handler and a temporary directory.
+ * a connected pair of streams, an echo handler, a temporary directory and a self-signed
+ * certificate.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,4 +64,33 @@ export async function echo(stream: SocketStream): Promise<void> {
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A PEM certificate and its private key. */
+export interface SelfSignedCert {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A fresh self-signed certificate for localhost/127.0.0.1, made by the openssl CLI in a
+ * temporary directory that is removed again. Slow (an RSA key), so make it once per file,
+ * in `beforeAll`.
+ */
+export async function selfSignedCert(): Promise<SelfSignedCert> {
+  const dir = tempDir("giambio-cert-");
+  try {
+    const made = Bun.spawnSync([
+      ..."openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost".split(" "),
+      ...["-keyout", `${dir.path}/key.pem`, "-out", `${dir.path}/cert.pem`],
+      ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+    ]);
+    if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
+    return {
+      cert: await Bun.file(`${dir.path}/cert.pem`).text(),
+      key: await Bun.file(`${dir.path}/key.pem`).text(),
+    };
+  } finally {
+    dir.remove();
+  }
 }

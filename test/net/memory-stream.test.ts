@@ -35,6 +35,40 @@ describe("memoryStreamPair", () => {
       await expect(a.sendAll("more")).rejects.toBeInstanceOf(ResourceClosedError);
     }));
 
+  test("for await parked before the bytes come: each chunk, then the end; a cancelled next() loses nothing", () =>
+    run(async () => {
+      const [a, b] = memoryStreamPair();
+      const got: string[] = [];
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          for await (const chunk of b) got.push(text(chunk));
+        });
+        await checkpoint(); // the reader is parked in the iterator's next()
+        await a.sendAll("one");
+        await checkpoint();
+        await a.sendAll("two");
+        await checkpoint();
+        await a.sendEof();
+      });
+      expect(got).toEqual(["one", "two"]);
+
+      const [c, d] = memoryStreamPair();
+      const iterator = d[Symbol.asyncIterator]();
+      await withPool(async (pool) => {
+        const reader = pool.spawn(() => iterator.next());
+        await checkpoint();
+        reader.cancel();
+        await expect(reader.join()).rejects.toBeInstanceOf(CancelledError);
+      });
+      await c.sendAll("kept");
+      expect(await iterator.next()).toEqual({
+        done: false,
+        value: new TextEncoder().encode("kept"),
+      });
+      await c.sendEof();
+      expect(await iterator.next()).toEqual({ done: true, value: undefined });
+    }));
+
   test("streams that never buffered share no bytes: each keeps what arrived for it", () =>
     // Receivers start on one shared empty buffer and get their own on the first chunk
     // nobody was waiting for; no stream may ever see another's bytes.

@@ -22,7 +22,7 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
-import { echo, LOCALHOST, readAll, tempDir, text } from "./helpers.ts";
+import { echo, LOCALHOST, readAll, selfSignedCert, tempDir, text } from "./helpers.ts";
 
 const MiB = 1 << 20;
 
@@ -32,27 +32,7 @@ let key = "";
 
 beforeAll(async () => {
   dir = tempDir("giambio-peer-errors-");
-  const made = Bun.spawnSync([
-    "openssl",
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    `${dir.path}/key.pem`,
-    "-out",
-    `${dir.path}/cert.pem`,
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
-  if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
-  cert = await Bun.file(`${dir.path}/cert.pem`).text();
-  key = await Bun.file(`${dir.path}/key.pem`).text();
+  ({ cert, key } = await selfSignedCert());
 });
 
 afterAll(() => dir.remove());

@@ -5,7 +5,7 @@
  * server goes on; TLS after the header works, also when the header and the ClientHello
  * arrive in one read.
  */
-import { afterAll, beforeAll, expect, describe as group, test } from "bun:test";
+import { beforeAll, expect, describe as group, test } from "bun:test";
 import { type Socket as NetSocket, connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import {
@@ -18,25 +18,14 @@ import {
   withPool,
 } from "../../src/index.ts";
 import { V2_SIGNATURE } from "../../src/net/proxy-protocol.ts";
-import { pattern, tempDir } from "./helpers.ts";
+import { pattern, selfSignedCert, tempDir } from "./helpers.ts";
 
 let cert = "";
 let key = "";
-let removeDir = () => {};
 
 beforeAll(async () => {
-  const dir = tempDir("giambio-proxy-tls-");
-  removeDir = dir.remove;
-  const made = Bun.spawnSync([
-    ..."openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost".split(" "),
-    ...["-keyout", `${dir.path}/key.pem`, "-out", `${dir.path}/cert.pem`],
-    ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-  ]);
-  if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
-  cert = await Bun.file(`${dir.path}/cert.pem`).text();
-  key = await Bun.file(`${dir.path}/key.pem`).text();
+  ({ cert, key } = await selfSignedCert());
 });
-afterAll(() => removeDir());
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 

@@ -1,39 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { connect, listen, run, skipAfter, until, withPool } from "../../src/index.ts";
-import { echo, pattern, readAll, tempDir, text } from "./helpers.ts";
+import { echo, pattern, readAll, selfSignedCert, text } from "./helpers.ts";
 
 /** A self-signed certificate for localhost/127.0.0.1, made by the openssl CLI. */
 let cert = "";
 let key = "";
-let removeDir = () => {};
 
 beforeAll(async () => {
-  const dir = tempDir("giambio-tls-");
-  removeDir = dir.remove;
-  const made = Bun.spawnSync([
-    "openssl",
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    `${dir.path}/key.pem`,
-    "-out",
-    `${dir.path}/cert.pem`,
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
-  if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
-  cert = await Bun.file(`${dir.path}/cert.pem`).text();
-  key = await Bun.file(`${dir.path}/key.pem`).text();
+  ({ cert, key } = await selfSignedCert());
 });
-
-afterAll(() => removeDir());
 
 describe("TLS", () => {
   test(

@@ -6,8 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { execute, Store } from "../../examples/redis-server.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 import { readLines } from "../support/read-lines.ts";
-import { seededRandom } from "../support/seeded-random.ts";
 
 const SERVERS = `${import.meta.dir}/../../bench/redis/servers.ts`;
 

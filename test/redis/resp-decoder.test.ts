@@ -11,7 +11,7 @@ import {
   RespDecoder,
   splitInlineArgs,
 } from "../../examples/redis-server.ts";
-import { seededRandom } from "../support/seeded-random.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 
 const bytesOf = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt(0));
 

@@ -19,8 +19,8 @@ import {
   sleep,
   withPool,
 } from "../../src/index.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 import { LOCALHOST, readAll } from "../net/helpers.ts";
-import { seededRandom } from "../support/seeded-random.ts";
 
 const latin1 = (text: string) => Buffer.from(text, "latin1");
 const asText = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1");

@@ -30,8 +30,9 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 import { echo, readAll, text } from "../net/helpers.ts";
-import { exchangeEcho, randomBytes, seeded } from "./clients.ts";
+import { exchangeEcho, randomBytes } from "./clients.ts";
 
 const MiB = 1 << 20;
 /** Connections in this test, each with its handler. */
@@ -157,7 +158,7 @@ test("abrupt peers get clear errors or EOF, others are served meanwhile, every f
       await withPool(async (pool) => {
         for (let i = 0; i < 5; i++) {
           pool.spawn(async () => {
-            const random = seeded(i);
+            const random = seededRandom(i);
             await using stream = await connect(address);
             await stream.sendAll("E");
             await exchangeEcho(stream, randomBytes(random, 200 * 1024), random);

@@ -19,6 +19,7 @@ import {
   withPool,
 } from "../../src/index.ts";
 import { connectedPair, text } from "../net/helpers.ts";
+import { bad } from "../support/hostile-values.ts";
 
 /** What a case may use: a connected pair, an open listener, and closed objects. */
 interface Context {
@@ -41,8 +42,6 @@ interface Case {
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
 const handler = async () => {};
-/** Lets a bad value through the type checker. */
-const bad = <T>(value: unknown) => value as T;
 const STREAM = String.raw`SocketStream\(127\.0\.0\.1:\d+\)`;
 const LISTENER = String.raw`Listener\(127\.0\.0\.1:\d+\)`;
 

@@ -8,7 +8,8 @@
  */
 import { expect, test } from "bun:test";
 import { connect, run, withPool } from "../../src/index.ts";
-import { exchangeEcho, randomBytes, seeded } from "./clients.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
+import { exchangeEcho, randomBytes } from "./clients.ts";
 import { HEAVY, ServerProcess, type Stats } from "./server-process.ts";
 
 const CYCLES = HEAVY ? 20_000 : 3000;
@@ -24,7 +25,7 @@ async function churn(port: number, first: number, count: number): Promise<void> 
       for (let w = 0; w < AT_ONCE; w++) {
         pool.spawn(async () => {
           while (next < end) {
-            const random = seeded(next++);
+            const random = seededRandom(next++);
             await using stream = await connect({ hostname: "127.0.0.1", port });
             await exchangeEcho(
               stream,

@@ -1,21 +1,9 @@
 /**
- * Client-side pieces of the reliability tests: seeded randomness and a byte-exact echo
- * exchange over one connection.
+ * Client-side pieces of the reliability tests: random payloads and a byte-exact echo exchange
+ * over one connection.
  */
 import { type SocketStream, withPool } from "../../src/index.ts";
 import { readAll } from "../net/helpers.ts";
-
-/** A seeded generator of floats in [0, 1) (mulberry32): a failing run can be replayed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `n` random bytes from `random`. */
 export function randomBytes(random: () => number, n: number): Uint8Array {

@@ -17,9 +17,10 @@ import {
   type SocketStream,
   withTimeout,
 } from "../../src/index.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 import { text } from "../net/helpers.ts";
 import { readLines } from "../support/read-lines.ts";
-import { randomBytes, seeded } from "./clients.ts";
+import { randomBytes } from "./clients.ts";
 import { HEAVY, ServerProcess } from "./server-process.ts";
 
 const CLIENTS = HEAVY ? 1000 : 200;
@@ -85,7 +86,7 @@ test(`SIGINT to a serve fixture with ${CLIENTS} busy clients: every handler canc
       CLIENTS,
       server.port,
       async (stream, id, round) => {
-        const random = seeded(id * 1000 + round);
+        const random = seededRandom(id * 1000 + round);
         const payload = randomBytes(random, 1 + Math.floor(random() * 4096));
         await stream.sendAll(payload);
         const echoed = await stream.receiveExactly(payload.length);
@@ -113,7 +114,12 @@ test(`SIGINT to a serve fixture with ${CLIENTS} busy clients: every handler canc
   }
 }, 60_000);
 
-test("SIGINT to examples/echo.ts with busy clients: 'Ctrl+C detected, exiting', exit 0", async () => {
+/**
+ * Starts examples/echo.ts, keeps 50 clients busy talking to it, sends it `signal` once every
+ * client has had a reply, and checks that every connection closed and that it exited 0,
+ * writing nothing but its own INFO lines. Returns its log (its stderr lines).
+ */
+async function signalBusyEchoExample(signal: "SIGINT" | "SIGTERM"): Promise<string[]> {
   const clients = 50;
   const echo = Bun.spawn(["bun", `${import.meta.dir}/../../examples/echo.ts`], {
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0" },
@@ -144,65 +150,30 @@ test("SIGINT to examples/echo.ts with busy clients: 'Ctrl+C detected, exiting', 
           `Got: client ${id} round ${round}\n-> `,
         );
       },
-      () => echo.kill("SIGINT"),
+      () => echo.kill(signal),
     );
+    // With SIGTERM each connection was closed between two exchanges (every reply a client got
+    // was whole). A client whose next request was already on its way when its idle connection
+    // closed sees a reset: those bytes reached a closed socket (as with Go's Server.Shutdown).
     expectClosed(endings, clients);
     expect(await echo.exited).toBe(0);
     await rest;
     expect(await new Response(echo.stdout).text()).toBe("");
-    expect(log.at(-1)).toMatch(/^\[INFO\] .* Ctrl\+C detected, exiting$/);
     // Nothing but the server's own INFO lines: no error, no unhandled rejection.
     expect(log.filter((line) => !line.startsWith("[INFO] "))).toEqual([]);
+    return log;
   } finally {
     echo.kill();
     await echo.exited;
   }
+}
+
+test("SIGINT to examples/echo.ts with busy clients: 'Ctrl+C detected, exiting', exit 0", async () => {
+  const log = await signalBusyEchoExample("SIGINT");
+  expect(log.at(-1)).toMatch(/^\[INFO\] .* Ctrl\+C detected, exiting$/);
 }, 30_000);
 
 test("SIGTERM to examples/echo.ts with busy clients: every connection drained, 'Drained after SIGTERM', exit 0", async () => {
-  const clients = 50;
-  const echo = Bun.spawn(["bun", `${import.meta.dir}/../../examples/echo.ts`], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  try {
-    const log: string[] = [];
-    const lines = readLines(echo.stderr);
-    let port = 0;
-    while (port === 0) {
-      const { value: line, done } = await lines.next();
-      if (done) throw new Error(`echo.ts exited early:\n${log.join("\n")}`);
-      log.push(line);
-      port = Number(/Serving asynchronously at 127\.0\.0\.1:(\d+)$/.exec(line)?.[1] ?? 0);
-    }
-    const rest = (async () => {
-      for await (const line of lines) log.push(line);
-    })();
-    const greeting = "Welcome to the server pal, feel free to send me something!\n-> ";
-    const endings = await busyClients(
-      clients,
-      port,
-      async (stream, id, round) => {
-        if (round === 0) expect(text(await stream.receiveUntil("-> "))).toBe(greeting);
-        await stream.sendAll(`client ${id} round ${round}\n`);
-        expect(text(await stream.receiveUntil("-> "))).toBe(
-          `Got: client ${id} round ${round}\n-> `,
-        );
-      },
-      () => echo.kill("SIGTERM"),
-    );
-    // Each connection was closed between two exchanges (every reply a client got was whole).
-    // A client whose next request was already on its way when its idle connection closed
-    // sees a reset: those bytes reached a closed socket (as with Go's Server.Shutdown).
-    expectClosed(endings, clients);
-    expect(await echo.exited).toBe(0);
-    await rest;
-    expect(await new Response(echo.stdout).text()).toBe("");
-    expect(log.at(-1)).toMatch(/^\[INFO\] .* Drained after SIGTERM, exiting$/);
-    expect(log.filter((line) => !line.startsWith("[INFO] "))).toEqual([]);
-  } finally {
-    echo.kill();
-    await echo.exited;
-  }
+  const log = await signalBusyEchoExample("SIGTERM");
+  expect(log.at(-1)).toMatch(/^\[INFO\] .* Drained after SIGTERM, exiting$/);
 }, 30_000);

@@ -8,7 +8,8 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { connect, Event, run, type SocketStream, until, withPool } from "../../src/index.ts";
-import { exchangeEcho, randomBytes, seeded } from "./clients.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
+import { exchangeEcho, randomBytes } from "./clients.ts";
 import { HEAVY, ServerProcess } from "./server-process.ts";
 
 const CLIENTS = HEAVY ? 2000 : 300;
@@ -40,7 +41,7 @@ test(
         await withPool(async (pool) => {
           for (let id = 0; id < CLIENTS; id++) {
             pool.spawnNamed(`client-${id}`, async () => {
-              const random = seeded(id);
+              const random = seededRandom(id);
               const payload = randomBytes(random, 1 + Math.floor(random() * MAX_PAYLOAD));
               let stream: SocketStream | undefined;
               try {

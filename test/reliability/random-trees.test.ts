@@ -22,7 +22,7 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
-import { seededRandom } from "../support/seeded-random.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 
 const RUNS = Number(process.env["GIAMBIO_RANDOM_RUNS"] ?? 300);
 

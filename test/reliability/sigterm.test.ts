@@ -83,6 +83,24 @@ async function refused(port: number): Promise<string | undefined> {
   );
 }
 
+/**
+ * Connects a client whose request never finishes ("hang"), sends the server SIGTERM once the
+ * handler works on it, and waits for the drain to start. Returns that client's stream.
+ */
+async function drainWithStuckHandler(server: DrainServer): Promise<SocketStream> {
+  const stuck = await connect(local(server.port));
+  try {
+    await stuck.sendAll("hang\n");
+    await server.line(/^working$/);
+    server.process.kill("SIGTERM");
+    await server.line(/^draining$/);
+    return stuck;
+  } catch (error) {
+    await stuck.close();
+    throw error;
+  }
+}
+
 /** Receives until EOF; "reset" if the connection was reset instead. */
 async function untilEnd(stream: SocketStream): Promise<string> {
   try {
@@ -129,11 +147,7 @@ test("SIGTERM: at the end of the grace period a handler that never finishes is c
   try {
     await run(() =>
       withTimeout(15_000, async () => {
-        await using stuck = await connect(local(server.port));
-        await stuck.sendAll("hang\n");
-        await server.line(/^working$/);
-        server.process.kill("SIGTERM");
-        await server.line(/^draining$/);
+        await using stuck = await drainWithStuckHandler(server);
         const drainStarted = performance.now();
         expect(await untilEnd(stuck)).toBe("");
         // Not before the grace period ended (a lower bound only; a loaded machine is slower).
@@ -164,11 +178,7 @@ for (const [second, code, last] of [
       const started = performance.now();
       await run(() =>
         withTimeout(15_000, async () => {
-          await using stuck = await connect(local(server.port));
-          await stuck.sendAll("hang\n");
-          await server.line(/^working$/);
-          server.process.kill("SIGTERM");
-          await server.line(/^draining$/);
+          await using stuck = await drainWithStuckHandler(server);
           server.process.kill(second);
           expect(await untilEnd(stuck)).toBe("");
         }),

@@ -3,6 +3,10 @@
  * tried with each of them. `accepts` says, per call, which ones are legitimate there.
  */
 import { expect } from "bun:test";
+import { openMemoryChannel, sleep, withPool } from "../../src/index.ts";
+
+/** Lets a bad value through the type checker. */
+export const bad = <T>(value: unknown) => value as T;
 
 function throwingProxy(): object {
   const hostile = () => {
@@ -87,6 +91,31 @@ export function expectArgumentError(slot: Slot, label: string, error: unknown): 
   if (!error.message.includes(slot.names)) {
     throw new Error(`${where}: the message does not name ${slot.names}: ${error.message}`);
   }
+}
+
+/** The loop still works: it sleeps, runs a pool, and hands an item between two tasks. */
+export async function expectUsable(): Promise<void> {
+  await sleep(1);
+  const [send, receive] = openMemoryChannel<string>(0);
+  await withPool(async (pool) => {
+    pool.spawn(() => send.send("still alive"));
+    expect(await receive.receive()).toBe("still alive");
+  });
+}
+
+/**
+ * Tries `slot` with every hostile value it does not accept (at least one): each must be an
+ * argument error naming the call and argument, and leave the loop usable. Call inside a task.
+ */
+export async function fuzzSlot(slot: Slot): Promise<void> {
+  let tried = 0;
+  for (const [label, value] of HOSTILE) {
+    if (slot.accepts(value)) continue;
+    tried++;
+    expectArgumentError(slot, label, await failureOf(slot, value));
+    await expectUsable();
+  }
+  expect(tried).toBeGreaterThan(0);
 }
 
 export const isNumber = (value: unknown): value is number =>

@@ -16,7 +16,7 @@ import {
   type Task,
   withPool,
 } from "../../src/index.ts";
-import { seededRandom } from "../support/seeded-random.ts";
+import { seededRandom } from "../../src/seeded-random.ts";
 
 const PRODUCERS = 6;
 const CONSUMERS = 4;

@@ -1,6 +1,7 @@
 /**
- * mulberry32: a small seeded pseudo-random generator, so that a randomized test's failing
- * seed can be replayed exactly. Returns numbers in [0, 1).
+ * mulberry32: a small seeded pseudo-random generator, so that a randomized run (a test, a
+ * benchmark, the chunking of an in-memory stream) can be replayed exactly from its seed.
+ * Returns numbers in [0, 1).
  */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
