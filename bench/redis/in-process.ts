@@ -7,6 +7,7 @@
  *
  *   bun bench/redis/in-process.ts [depth=16] [rounds=5] [server,server...]
  *   bun --cpu-prof bench/redis/in-process.ts 16 1 example
+ *   MAIN_THREAD=1 bun bench/redis/in-process.ts    # the JS thread only (no GC helper threads)
  *   BASE=/tmp/old bun bench/redis/in-process.ts    # also example@base, naive@base: BASE holds
  *                                                  # another version's src/ and examples/
  *
@@ -16,6 +17,7 @@
  * request, per server and round, and each server's median ratio to `hand`.
  */
 
+import { readFileSync } from "node:fs";
 import * as example from "../../examples/redis-server.ts";
 import * as current from "../../src/index.ts";
 import { naiveHandler } from "./servers.ts";
@@ -171,6 +173,11 @@ if (base !== undefined) {
 }
 
 function cpuNs(): number {
+  if (process.env["MAIN_THREAD"] !== undefined) {
+    // This thread only (not the collector's helper threads): what the JS itself costs.
+    const [ns] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ");
+    return Number(ns);
+  }
   const usage = process.cpuUsage();
   return (usage.user + usage.system) * 1000;
 }
