@@ -373,13 +373,8 @@ export class Loop {
         error = stop;
       }
     }
-    if (failed) {
-      task.error = error;
-      task.state = error instanceof CancelledError ? "cancelled" : "failed";
-    } else {
-      task.result = value;
-      task.state = "finished";
-    }
+    if (failed) task.recordOutcome(error instanceof CancelledError ? "cancelled" : "failed", error);
+    else task.recordOutcome("finished", value);
     task.detach();
     if (this.#hooks !== null) {
       if (failed) this.#emit("onExceptionRaised", task, error);
@@ -487,7 +482,8 @@ export class Loop {
   wakeWithError(task: TaskInternal, error: unknown): void {
     if (!this.#unpark(task)) return;
     task.wakeValue = error;
-    task.wakeFailed = true;
+    // The resume settles the wait with whatever `resolveWake` holds: the reject function now.
+    task.resolveWake = task.rejectWake;
     this.#makeReady(task);
   }
 
@@ -700,16 +696,10 @@ export class Loop {
     }
     task.blocker = null;
     const resolve = task.resolveWake as (value: unknown) => void;
-    const reject = task.rejectWake as (error: unknown) => void;
     task.resolveWake = task.rejectWake = null;
     const value = task.wakeValue;
     task.wakeValue = undefined;
-    if (task.wakeFailed) {
-      task.wakeFailed = false;
-      reject(value);
-    } else {
-      resolve(value);
-    }
+    resolve(value);
   }
 
   /**
@@ -861,8 +851,7 @@ export class Loop {
       return;
     }
     // The tree was already unwinding (stopped, or the root cancelled) and that deadlocked.
-    root.state = "failed";
-    root.error = stopError(root.cancelReason) ?? deadlockError(root);
+    root.recordOutcome("failed", stopError(root.cancelReason) ?? deadlockError(root));
     root.settle();
     this.#finishRun(root);
   }

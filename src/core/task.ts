@@ -57,10 +57,8 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
   readonly name: string;
   /** `"running"` until the function settles; `"cancelled"` when it ended with `CancelledError`. */
   state: TaskState = "running";
-  /** The return value, once `state` is `"finished"`. */
-  result: T | undefined = undefined;
-  /** The error the function ended with, once `state` is `"failed"` or `"cancelled"`. */
-  error: unknown = undefined;
+  /** The return value once finished, or the error once failed or cancelled: one slot for both. */
+  #outcome: unknown = undefined;
 
   /** @internal The innermost scope the task's code is in right now (itself, or deeper). */
   scope: CancelScope;
@@ -70,16 +68,11 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
   resolveWake: ((value: unknown) => void) | null = null;
   /** @internal */
   rejectWake: ((error: unknown) => void) | null = null;
-  /** @internal What the next resume delivers: a value, or an error when `wakeFailed`. */
+  /**
+   * @internal What the next resume delivers: a value, or an error, in which case
+   * `wakeWithError` has put the reject function in `resolveWake`.
+   */
   wakeValue: unknown = undefined;
-  /** @internal */
-  wakeFailed = false;
-  /** @internal The task's sleep timer, reused across its sleeps. */
-  sleepTimer: TimerEntry | null = null;
-
-  #joiners: TaskInternal[] | null = null;
-  // Typed loosely on purpose: a resolver parameter would make Task<T> invariant in T.
-  #outsideJoin: PromiseWithResolvers<unknown> | null = null;
 
   constructor(
     /** @internal */ readonly scheduler: Loop,
@@ -92,6 +85,16 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
     this.scope = this;
   }
 
+  /** @internal The task's sleep timer, reused across its sleeps (kept in `rare`). */
+  get sleepTimer(): TimerEntry | null {
+    const rare = this.rare;
+    return rare === null ? null : rare.sleepTimer;
+  }
+
+  set sleepTimer(timer: TimerEntry | null) {
+    this.rareFields().sleepTimer = timer;
+  }
+
   /** @internal Blocker: joiners are woken by another task. */
   get external(): boolean {
     return false;
@@ -100,6 +103,22 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
   /** @internal Blocker: a joiner can be cancelled. */
   get cancellable(): boolean {
     return true;
+  }
+
+  /** The return value, once `state` is `"finished"`. */
+  get result(): T | undefined {
+    return this.state === "finished" ? (this.#outcome as T) : undefined;
+  }
+
+  /** The error the function ended with, once `state` is `"failed"` or `"cancelled"`. */
+  get error(): unknown {
+    return this.state === "failed" || this.state === "cancelled" ? this.#outcome : undefined;
+  }
+
+  /** @internal The function has settled (or the run gave up on it): its state and outcome. */
+  recordOutcome(state: Exclude<TaskState, "running">, outcome: unknown): void {
+    this.state = state;
+    this.#outcome = outcome;
   }
 
   /** The task has finished, failed or been cancelled. */
@@ -124,8 +143,9 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
     const caller = maybeCurrentTask();
     if (caller === undefined) {
       if (this.state !== "running") return this.#settled();
-      this.#outsideJoin ??= Promise.withResolvers<unknown>();
-      return this.#outsideJoin.promise as Promise<T>;
+      const rare = this.rareFields();
+      rare.outsideJoin ??= Promise.withResolvers<unknown>();
+      return rare.outsideJoin.promise as Promise<T>;
     }
     if (caller === this) {
       return Promise.reject(new GiambioError(`task '${this.name}' cannot join itself`));
@@ -134,15 +154,18 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
       const cancelled = this.scheduler.checkCancelled(caller);
       return cancelled ?? this.#settled();
     }
-    if (this.#joiners === null) this.#joiners = [caller];
-    else this.#joiners.push(caller);
+    const rare = this.rareFields();
+    if (rare.joiners === null) rare.joiners = [caller];
+    else rare.joiners.push(caller);
     return this.scheduler.park(caller, this);
   }
 
   /** @internal Called by the scheduler when the function has settled. */
   settle(): void {
-    const joiners = this.#joiners;
-    this.#joiners = null;
+    const rare = this.rare;
+    if (rare === null) return;
+    const joiners = rare.joiners;
+    rare.joiners = null;
     const failed = this.state !== "finished";
     if (joiners !== null) {
       for (const joiner of joiners) {
@@ -150,7 +173,7 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
         else this.scheduler.wake(joiner, this.result);
       }
     }
-    const outside = this.#outsideJoin;
+    const outside = rare.outsideJoin;
     if (outside !== null) {
       if (failed) outside.reject(this.error);
       else outside.resolve(this.result);
@@ -159,7 +182,7 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
 
   /** @internal Blocker: a joiner was cancelled. */
   abortWait(joiner: TaskInternal): void {
-    const joiners = this.#joiners;
+    const joiners = this.rare?.joiners ?? null;
     if (joiners === null) return;
     const index = joiners.indexOf(joiner);
     if (index >= 0) joiners.splice(index, 1);

@@ -24,14 +24,7 @@
  */
 import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
-import {
-  type Blocker,
-  park,
-  parkChecked,
-  refuseWait,
-  wake,
-  wakeWithError,
-} from "../core/park.ts";
+import { type Blocker, park, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import {
   describe,
@@ -681,7 +674,6 @@ function slowReadName(want: number, delimiter: Uint8Array | string | null): stri
 function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
   return frame === undefined ? END_OF_STREAM : { done: false, value: frame };
 }
-
 
 function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
   const bytes = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
