@@ -138,7 +138,7 @@ export function parseListenOptions(options: unknown): ListenPlan {
       );
     }
   }
-  const reusePort = o.reusePort ?? false;
+  const reusePort = o.reusePort === undefined ? false : o.reusePort;
   if (typeof reusePort !== "boolean") {
     throw new TypeError(`listen({ reusePort }) must be a boolean, got ${describe(reusePort)}`);
   }
@@ -151,7 +151,7 @@ export function parseListenOptions(options: unknown): ListenPlan {
 export function parseConnectOptions(options: unknown): ConnectPlan {
   const o = checkEndpointOptions("connect", options, CONNECT_KEYS);
   const endpoint = parseEndpoint("connect", o, 1, undefined);
-  const tls = o.tls ?? false;
+  const tls = o.tls === undefined ? false : o.tls;
   if (typeof tls !== "boolean" && (typeof tls !== "object" || tls === null || Array.isArray(tls))) {
     throw new TypeError(
       `connect({ tls }) must be true or Bun's TLS options (ca, serverName, ...), got ${describe(tls)}`,
@@ -246,7 +246,8 @@ function parseEndpoint(
     }
     return { kind: "unix", path: unix };
   }
-  const hostname = o.hostname ?? defaultHost;
+  // `null` is no request for the default (README, "Options"): only a missing hostname is.
+  const hostname = o.hostname === undefined ? defaultHost : o.hostname;
   if (typeof hostname !== "string" || hostname === "") {
     throw new TypeError(
       `${fn}({ hostname }) must be a non-empty host name or IP address, got ${describe(hostname)}`,

@@ -17,8 +17,9 @@ import {
   parseListenOptions,
 } from "./endpoint.ts";
 import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
-import { type ServeOptions, serveListener } from "./serve-loop.ts";
+import { type ListenerCounts, type ServeOptions, serveListener } from "./serve-loop.ts";
 import { SocketStream } from "./stream.ts";
+import type { WorkerOptions } from "./workers.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
 /** Only `listen` may construct a Listener: a plan it did not check would crash half-way. */
@@ -67,8 +68,22 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   readonly #acceptors: Task[] = [];
   #refused = 0;
   #broken = 0;
+  /** `serve`'s access to the two counts (see `ListenerCounts`); not part of `Listener`. */
+  readonly #counts: ListenerCounts = {
+    refuse: (stream) => {
+      this.#refused++;
+      void stream.close();
+    },
+    countBroken: () => {
+      this.#broken++;
+    },
+  };
   #proxyHeaderErrors = 0;
   #closed = false;
+  /** With proxyProtocol: connections still reading their header (or TLS handshake after it). */
+  readonly #headerReaders = new Set<HeaderReader>();
+  /** With tls (no proxyProtocol): connections still in their handshake, not yet arrived. */
+  readonly #handshaking = new Set<Socket<SocketStream>>();
 
   /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
   constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
@@ -85,6 +100,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       unixPath,
       arrived: (s: SocketStream) => this.#arrived(s),
       rejected: () => this.#proxyHeaderErrors++,
+      pending: this.#headerReaders,
     };
     const handler: SocketHandler<SocketStream, "uint8array"> = {
       ...(headers ? proxyCallbacks : SocketStream.callbacks),
@@ -93,12 +109,18 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
         if (headers) (socket as Socket<unknown>).data = new HeaderReader(socket, headers);
         else socket.data = new SocketStream(socket, unixPath);
         if (tls === undefined && !headers) this.#arrived(socket.data);
+        else if (tls !== undefined) this.#handshaking.add(socket);
       },
     };
     if (tls !== undefined) {
       handler.handshake = (socket, success) => {
+        this.#handshaking.delete(socket);
         if (success) this.#arrived(socket.data);
         else socket.terminate();
+      };
+      handler.close = (socket, error) => {
+        this.#handshaking.delete(socket);
+        SocketStream.callbacks.close(socket, error);
       };
     }
     // binaryType "uint8array" hands `data` a Uint8Array; Bun's option types assume Buffer.
@@ -173,13 +195,17 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
    * accepting, waits for the running handlers and resolves. A handler's error (with
    * `onError: "propagate"`) cancels the rest and rejects the call with it.
    */
-  serve(handler: (stream: SocketStream) => unknown, options?: ServeOptions): Promise<void> {
-    return serveListener(this, handler, options);
+  serve(
+    handler: (stream: SocketStream) => unknown,
+    options?: Omit<ServeOptions, keyof WorkerOptions>, // workers listen themselves: serve() takes them
+  ): Promise<void> {
+    return serveListener(this, this.#counts, handler, options);
   }
 
   /**
    * Stops accepting: the port (or socket file) is released, tasks parked in `accept()` are
-   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed.
+   * woken with `ResourceClosedError`, and connections nobody accepted yet are closed (also
+   * those still in their TLS handshake or PROXY header).
    * Connections already accepted stay open. Idempotent.
    */
   close(): Promise<void> {
@@ -191,6 +217,11 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       wakeWithError(task, new ResourceClosedError(`accept() on ${this}: the listener was closed`));
     }
     for (const stream of this.#queue.splice(0)) void stream.close();
+    // Not yet arrived either: without this they would stay open until their header timeout.
+    for (const reader of [...this.#headerReaders]) reader.abandon();
+    // A peer that never finishes its TLS handshake would keep the process alive after a drain.
+    for (const socket of [...this.#handshaking]) socket.terminate();
+    this.#handshaking.clear();
     return CLOSED;
   }
 
@@ -242,17 +273,6 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     return this.#broken;
   }
 
-  /** @internal `serve` ended a connection whose peer broke or left. */
-  countBrokenConnection(): void {
-    this.#broken++;
-  }
-
-  /** @internal Closes a connection nobody will handle, and counts it. */
-  refuse(stream: SocketStream): void {
-    this.#refused++;
-    void stream.close();
-  }
-
   toString(): string {
     return `Listener(${this.address})`;
   }
@@ -277,6 +297,6 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const acceptor = this.#acceptors.shift();
     if (acceptor !== undefined) wake(acceptor, stream);
     else if (this.#queue.length < this.#backlog) this.#queue.push(stream);
-    else this.refuse(stream);
+    else this.#counts.refuse(stream);
   }
 }

@@ -72,12 +72,16 @@ export function memoryStreamPair(options?: MemoryStreamOptions): [MemoryStream, 
     }
   }
   const id = ++pairs;
-  const a = new MemoryStream(`memory:${id}/a`, bufferSize, split);
-  const b = new MemoryStream(`memory:${id}/b`, bufferSize, split);
-  a.connect(b);
-  b.connect(a);
+  const a = new MemoryStream(FROM_PAIR, `memory:${id}/a`, bufferSize, split);
+  const b = new MemoryStream(FROM_PAIR, `memory:${id}/b`, bufferSize, split);
+  link(a, b);
   return [a, b];
 }
+
+/** Only `memoryStreamPair` makes streams: the class is exported for types and `instanceof`. */
+const FROM_PAIR = Symbol("memoryStreamPair()");
+/** Joins two new ends; set by the class so that the peer field stays private to it. */
+let link: (a: MemoryStream, b: MemoryStream) => void;
 
 /** One end of a `memoryStreamPair()`. */
 export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
@@ -100,16 +104,28 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
   #closed = false;
 
   /** @internal Made by `memoryStreamPair`. */
-  constructor(name: string, bufferSize: number, split: (() => number) | null) {
+  constructor(
+    token: typeof FROM_PAIR,
+    name: string,
+    bufferSize: number,
+    split: (() => number) | null,
+  ) {
+    if (token !== FROM_PAIR) {
+      throw new TypeError(
+        "new MemoryStream() is not public: call memoryStreamPair(options) to get a pair of streams",
+      );
+    }
     this.#name = name;
     this.#bufferSize = bufferSize;
     this.#split = split;
     this.#receiver = new Receiver(this, false, bufferSize);
   }
 
-  /** @internal */
-  connect(peer: MemoryStream): void {
-    this.#peerStream = peer;
+  static {
+    link = (a, b) => {
+      a.#peerStream = b;
+      b.#peerStream = a;
+    };
   }
 
   get peer(): string {

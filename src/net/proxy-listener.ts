@@ -28,6 +28,8 @@ export interface HeaderReaderContext {
   arrived(stream: SocketStream): void;
   /** A connection was closed for its header (or its peer); count it. */
   rejected(): void;
+  /** The connections still on their way to the listener (header or TLS handshake). */
+  readonly pending: Set<HeaderReader>;
 }
 
 /** A connection before its header: collects bytes until `parseProxyHeader` has one. */
@@ -58,6 +60,7 @@ export class HeaderReader {
       this.#reject();
       return;
     }
+    context.pending.add(this);
     this.#timer = setTimeout(() => this.#reject(), context.plan.timeout);
   }
 
@@ -100,7 +103,19 @@ export class HeaderReader {
   closed(): void {
     clearTimeout(this.#timer);
     this.#done = true;
+    this.#context.pending.delete(this);
     this.#tls?.rawClosed();
+  }
+
+  /**
+   * The listener was closed before this connection reached it: close it, as a closed
+   * listener closes the connections nobody accepted (not counted as a header error).
+   */
+  abandon(): void {
+    clearTimeout(this.#timer);
+    this.#done = true;
+    this.#context.pending.delete(this);
+    this.#socket.terminate();
   }
 
   #accept(header: ProxyHeader, rest: Uint8Array): void {
@@ -126,6 +141,7 @@ export class HeaderReader {
       this.#tls = new TlsAfterHeader(this.#socket, tls, (socket) => {
         const stream = new SocketStream(socket, unixPath, proxied);
         socket.data = stream;
+        this.#context.pending.delete(this);
         this.#context.arrived(stream);
       });
       if (rest.length > 0) this.#tls.receive(rest);
@@ -138,6 +154,7 @@ export class HeaderReader {
         this.#socket as Socket<SocketStream>,
         rest as Uint8Array<ArrayBuffer>,
       );
+    this.#context.pending.delete(this);
     this.#context.arrived(stream);
   }
 
@@ -145,6 +162,7 @@ export class HeaderReader {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#timer);
+    this.#context.pending.delete(this);
     this.#context.rejected();
     this.#socket.terminate();
   }

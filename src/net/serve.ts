@@ -5,11 +5,18 @@
 import type { Started } from "../core/start.ts";
 import type { ListenOptions } from "./endpoint.ts";
 import { type Listener, listen } from "./listener.ts";
-import { checkServeArguments, type ServeOptions } from "./serve-loop.ts";
+import {
+  checkServeArguments,
+  checkServeOptionKeys,
+  SERVE_WITH_WORKERS_KEYS,
+  type ServeOptions,
+} from "./serve-loop.ts";
 import type { SocketStream } from "./stream.ts";
 import { takeWorkerOptions } from "./workers.ts";
 
 export type { ServeOptions } from "./serve-loop.ts";
+
+const CALL = "serve(options, handler, serveOptions)";
 
 type ServeArguments = [
   options: ListenOptions,
@@ -47,9 +54,11 @@ export async function serve(
     typeof args[0] === "function"
       ? (args as [Started<Listener>, ...ServeArguments])
       : [undefined, ...(args as ServeArguments)];
+  // Every key first (the worker ones too), so that a misspelt one is named before anything starts.
+  checkServeOptionKeys(CALL, serveOptions, SERVE_WITH_WORKERS_KEYS);
   const workers = takeWorkerOptions(options, serveOptions, started !== undefined);
   const rest: ServeOptions | undefined = workers?.serveOptions ?? serveOptions;
-  checkServeArguments(handler, rest);
+  checkServeArguments(handler, rest, CALL);
   if (workers?.supervise) return workers.supervise();
   const listener = await listen(workers?.listenOptions ?? options);
   started?.(listener);

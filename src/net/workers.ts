@@ -30,6 +30,7 @@ import {
   superviseProcess,
 } from "../process/run-process.ts";
 import { endpointError, type ListenOptions, parseListenOptions } from "./endpoint.ts";
+import { DEFAULT_GRACE_PERIOD } from "./serve-loop.ts";
 
 /** What a worker crash does, and how often a crashing worker may be restarted. */
 export interface WorkerPolicy {
@@ -66,8 +67,6 @@ const PRIMARY_ENV = "GIAMBIO_PRIMARY_PID";
 /** How often a worker checks that its primary still lives. */
 const PARENT_POLL_MS = 250;
 const MAX_BACKOFF = 10_000;
-/** The `gracePeriod` a worker drains within when `serve` is not given one. */
-const DEFAULT_GRACE_PERIOD = 10_000;
 /** A worker still running this long after its drain should have ended is killed. */
 const KILL_MARGIN = 2_000;
 

@@ -5,7 +5,6 @@
 import { describe, expect, test } from "bun:test";
 import {
   checkpoint,
-  connect,
   type Decoder,
   DelimiterDecoder,
   FrameTooLongError,
@@ -13,13 +12,12 @@ import {
   LengthPrefixedDecoder,
   LinesDecoder,
   LineTooLongError,
-  listen,
   run,
   type SocketStream,
   sleep,
   withPool,
 } from "../../src/index.ts";
-import { LOCALHOST, text } from "./helpers.ts";
+import { connectedPair, text } from "./helpers.ts";
 
 const encode = (s: string) => new TextEncoder().encode(s);
 
@@ -99,11 +97,7 @@ describe("DelimiterDecoder", () => {
 /** A connected pair over 127.0.0.1. */
 function withPair(body: (client: SocketStream, server: SocketStream) => Promise<void>) {
   return run(async () => {
-    await using listener = await listen(LOCALHOST);
-    const [client, server] = await withPool(async (pool) => {
-      const accepted = pool.spawn(() => listener.accept());
-      return [await connect({ hostname: "127.0.0.1", port: listener.port }), await accepted.join()];
-    });
+    const [client, server] = await connectedPair();
     try {
       await body(client, server);
     } finally {

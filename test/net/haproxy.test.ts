@@ -2,8 +2,8 @@
  * PROXY protocol through a real HAProxy (`mode tcp`, `send-proxy` and `send-proxy-v2`) in
  * front of two giambio listeners on loopback. The client binds 127.0.0.5, so the handler
  * must see that address and the client's own port, not HAProxy's. Both instances serve, and
- * closing one listener (a drain: no new connections, the accepted ones finish) loses no
- * request: HAProxy redispatches to the other.
+ * closing one listener (no new connections, the accepted ones finish) or a SIGTERM drain of
+ * an instance in its own process loses no request: HAProxy redispatches to the other.
  *
  * HAProxy runs under `runProcess`, so the test's pool stops it (SIGTERM) however it ends.
  * Without haproxy the tests fail when CI is set and are skipped otherwise.
@@ -22,6 +22,7 @@ import {
   until,
   withPool,
 } from "../../src/index.ts";
+import { readLines } from "../support/read-lines.ts";
 import { tempDir } from "./helpers.ts";
 
 const HAPROXY =
@@ -97,17 +98,20 @@ async function firstRequest(port: number) {
  * Starts two giambio instances (PROXY protocol, trusting only loopback's 127.0.0.1, where
  * HAProxy connects from) and HAProxy in front with `sendProxy` ("send-proxy" or
  * "send-proxy-v2"); runs `body` with HAProxy's port and the listeners, then stops it all.
+ * `otherPorts`: instances already running elsewhere (another process), put first in the
+ * backend in place of as many in-process ones.
  */
 function withHaproxy(
   sendProxy: string,
   delay: number,
   body: (port: number, instances: Listener[], pool: Pool) => Promise<void>,
+  otherPorts: readonly number[] = [],
 ): Promise<void> {
   const dir = tempDir("giambio-haproxy-");
   return run(() =>
     withPool(async (pool) => {
       const instances: Listener[] = [];
-      for (const name of ["a", "b"]) {
+      for (const name of ["a", "b"].slice(otherPorts.length)) {
         const listener = await listen({
           hostname: "127.0.0.1",
           port: 0,
@@ -118,6 +122,7 @@ function withHaproxy(
       }
       const port = await freePort();
       const config = `${dir.path}/haproxy.cfg`;
+      const ports = [...otherPorts, ...instances.map((l) => l.port)];
       writeFileSync(
         config,
         [
@@ -135,7 +140,7 @@ function withHaproxy(
           "  default_backend giambio",
           "backend giambio",
           "  balance roundrobin",
-          ...instances.map((l, i) => `  server ${"ab"[i]} 127.0.0.1:${l.port} ${sendProxy}`),
+          ...ports.map((p, i) => `  server ${"ab"[i]} 127.0.0.1:${p} ${sendProxy}`),
           "",
         ].join("\n"),
       );
@@ -193,6 +198,49 @@ group.if(HAPROXY !== null)("through HAProxy", () => {
       const after = await until(Promise.all([1, 2, 3, 4].map(() => request(port))));
       for (const { reply } of after) expect(reply.startsWith("b ")).toBe(true);
     }));
+
+  test("SIGTERM drains one instance (its own process) while requests are in flight: none lost", async () => {
+    const fixture = new URL("./fixtures/proxy-instance.ts", import.meta.url).pathname;
+    const child = Bun.spawn(["bun", fixture, "a", "400"], { stdout: "pipe", stderr: "inherit" });
+    const lines = readLines(child.stdout);
+    try {
+      const first = (await lines.next()).value as string;
+      const otherPort = Number(/^listening (\d+)$/.exec(first)?.[1]);
+      let inOther = 0;
+      const counted = (async () => {
+        for await (const line of lines) {
+          if (line === "request") inOther++;
+          else return line;
+        }
+        return "(no more output)";
+      })();
+      await withHaproxy(
+        "send-proxy-v2",
+        400,
+        async (port) => {
+          await firstRequest(port);
+          const requests = Promise.all(Array.from({ length: 20 }, () => request(port)));
+          for (let waited = 0; inHandlers + inOther < 20; waited += 5) {
+            if (waited > 10_000)
+              throw new Error(`only ${inHandlers + inOther} of 20 reached a handler`);
+            await sleep(5);
+          }
+          expect(inOther).toBeGreaterThan(0); // a has requests in flight when it is told to drain
+          child.kill("SIGTERM");
+          const replies = await until(requests);
+          expect(replies.length).toBe(20);
+          for (const { reply } of replies) expect(reply).toMatch(/^[ab] 127\.0\.0\.5 \d+$/);
+          expect(await until(counted)).toBe("drained");
+          expect(await until(child.exited)).toBe(0);
+          const after = await until(Promise.all([1, 2, 3, 4].map(() => request(port))));
+          for (const { reply } of after) expect(reply.startsWith("b ")).toBe(true);
+        },
+        [otherPort],
+      );
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
 
   test("a connection straight to an instance with a forged header is refused", () =>
     withHaproxy("send-proxy", 0, async (_port, instances) => {

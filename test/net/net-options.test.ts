@@ -5,7 +5,7 @@
  * comes only from listen().
  */
 import { describe, expect, test } from "bun:test";
-import { connect, Listener, listen, run, serve } from "../../src/index.ts";
+import { connect, Listener, listen, run, serve, skipAfter } from "../../src/index.ts";
 import { LOCALHOST } from "./helpers.ts";
 
 const LISTEN = "hostname, port, unix, tls, reusePort, backlog, proxyProtocol";
@@ -41,19 +41,32 @@ describe("unknown option keys", () => {
 
   test("serve and listener.serve", () =>
     run(async () => {
-      const message = `serve(handler, options) got an unknown option "worker"; the accepted ones are ${SERVE}`;
+      // serve() takes the worker options too, so a misspelt `workers` is told the right name.
       await rejects(
         serve(LOCALHOST, () => {}, { worker: 2 } as never),
         TypeError,
-        message,
+        `serve(options, handler, serveOptions) got an unknown option "worker"; the accepted ones are ${SERVE}, workers, workerPolicy`,
       );
       await using listener = await listen(LOCALHOST);
       await rejects(
         listener.serve(() => {}, { worker: 2 } as never),
         TypeError,
-        message,
+        `serve(handler, options) got an unknown option "worker"; the accepted ones are ${SERVE}`,
       );
       expect(listener.closed).toBe(false); // nothing half-done: the listener is untouched
+    }));
+
+  test("listener.serve refuses the worker options, saying where they go", () =>
+    run(async () => {
+      await using listener = await listen(LOCALHOST);
+      for (const options of [{ workers: 2 }, { workerPolicy: {} }]) {
+        await rejects(
+          listener.serve(() => {}, options as never),
+          TypeError,
+          "serve(handler, options) cannot take { workers } or { workerPolicy }: each worker process listens itself; call serve(listenOptions, handler, { workers }) instead",
+        );
+      }
+      expect(listener.closed).toBe(false);
     }));
 
   test("tls of listen and connect", async () => {
@@ -88,10 +101,79 @@ describe("unknown option keys", () => {
       rejects(
         serve(LOCALHOST, () => {}, [] as never),
         TypeError,
-        "serve(handler, options) must get an object, got array(0)",
+        "serve(options, handler, serveOptions) must be an object like { maxConnections: 100 }, got array(0)",
       ),
     );
   });
+
+  test("class instances and hostile Proxies are not option bags either, and say so", () =>
+    run(async () => {
+      await using listener = await listen(LOCALHOST);
+      const proxy = new Proxy(
+        {},
+        {
+          has: () => {
+            throw new Error("trap");
+          },
+          ownKeys: () => {
+            throw new Error("trap");
+          },
+        },
+      );
+      for (const bag of [new Map(), proxy]) {
+        const shown = bag instanceof Map ? "a Map" : "an object";
+        await rejects(
+          skipAfter(2000, () => listener.serve(() => {}, bag as never)), // accepted: it serves on
+          TypeError,
+          `serve(handler, options) must be an object like { maxConnections: 100 }, got ${shown}`,
+        );
+        await rejects(
+          skipAfter(2000, () => serve(LOCALHOST, () => {}, bag as never)),
+          TypeError,
+          `serve(options, handler, serveOptions) must be an object like { maxConnections: 100 }, got ${shown}`,
+        );
+      }
+    }));
+});
+
+describe("null is never the default (README, Options)", () => {
+  test("listen({ hostname: null }) and listen({ reusePort: null }) are TypeErrors", async () => {
+    await rejects(
+      listen({ hostname: null, port: 0 } as never),
+      TypeError,
+      "listen({ hostname }) must be a non-empty host name or IP address, got null",
+    );
+    await rejects(
+      listen({ ...LOCALHOST, reusePort: null } as never),
+      TypeError,
+      "listen({ reusePort }) must be a boolean, got null",
+    );
+  });
+
+  test("connect({ hostname: null }) names null; connect({ tls: null }) is no plain connection", () =>
+    run(async () => {
+      await rejects(
+        connect({ hostname: null, port: 1 } as never),
+        TypeError,
+        "connect({ hostname }) must be a non-empty host name or IP address, got null",
+      );
+      await rejects(
+        connect({ hostname: "127.0.0.1", port: 1, tls: null } as never),
+        TypeError,
+        "connect({ tls }) must be true or Bun's TLS options (ca, serverName, ...), got null",
+      );
+    }));
+
+  test("serve({ onError: null }) is a TypeError, not the default policy", () =>
+    run(async () => {
+      await using listener = await listen(LOCALHOST);
+      await rejects(
+        skipAfter(2000, () => listener.serve(() => {}, { onError: null } as never)),
+        TypeError,
+        'serve({ onError }) must be "propagate" or a function (error, stream) => void, got null',
+      );
+      expect(listener.closed).toBe(false);
+    }));
 });
 
 describe("listen({ tls }) without a certificate", () => {
@@ -139,4 +221,12 @@ test("a Listener comes only from listen()", () => {
     new TypeError("new Listener() is not public: call listen(options) to get a Listener"),
   );
   expect(() => new Constructor()).toThrow(TypeError);
+});
+
+test("a Listener's counts are serve's to change, not a user's: no refuse() or countBroken*()", async () => {
+  await using listener = await listen(LOCALHOST);
+  const names = Object.getOwnPropertyNames(Listener.prototype);
+  expect(names.filter((name) => ["refuse", "countBrokenConnection"].includes(name))).toEqual([]);
+  expect(listener.refusedConnections).toBe(0);
+  expect(listener.brokenConnections).toBe(0);
 });

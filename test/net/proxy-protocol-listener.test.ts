@@ -149,6 +149,26 @@ group("PROXY protocol on a listener", () => {
       expect(listener.proxyHeaderErrors).toBe(1);
     }));
 
+  test("closing the listener (a drain does) closes the connections still sending their header", () =>
+    withServer({ proxyProtocol: { timeout: 10_000 } }, async (listener) => {
+      const start = performance.now();
+      const closed = exchange(listener.port, [ascii("PROXY TCP4 1.2")]);
+      await until(Bun.sleep(100)); // the partial header has arrived
+      await listener.close();
+      expect(await until(closed)).toBe("");
+      expect(performance.now() - start).toBeLessThan(5000); // not the 10 s header timeout
+      expect(listener.proxyHeaderErrors).toBe(0); // nobody sent a bad header
+    }));
+
+  test("closing the listener closes a connection between its header and its TLS handshake", () =>
+    withServer({ tls: { cert, key }, proxyProtocol: true }, async (listener) => {
+      const closed = exchange(listener.port, [ascii("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n")]);
+      await until(Bun.sleep(100)); // the header is read; no ClientHello ever comes
+      await listener.close();
+      expect(await until(closed)).toBe("");
+      expect(listener.proxyHeaderErrors).toBe(0);
+    }));
+
   test("a peer outside trusted is refused, even with a well-formed (forged) header", async () => {
     await withServer(
       { proxyProtocol: { trusted: ["10.0.0.0/8", "fd00::/8"] } },

@@ -12,8 +12,10 @@ import {
   Event,
   type Listener,
   listen,
+  MockClock,
   requestShutdown,
   run,
+  Scheduler,
   type SocketStream,
   serve,
   shutdownSignal,
@@ -115,6 +117,33 @@ describe("requestShutdown()", () => {
         expect(clock() - start).toBeGreaterThanOrEqual(299);
         expect(log).toEqual(["cancelled", "finally"]);
         expect(await readAll(client)).toEqual(new Uint8Array(0));
+      });
+    }));
+
+  test("the default gracePeriod is 10 000 ms (virtual time)", () =>
+    new Scheduler({ clock: new MockClock({ autojump: true }) }).run(async () => {
+      const listener = await listen(LOCALHOST);
+      const started = new Event();
+      let cancelledAt = Number.NaN;
+      await withPool(async (pool) => {
+        const served = pool.spawn(() =>
+          listener.serve(async (stream) => {
+            await stream.receive();
+            started.set();
+            try {
+              await sleepForever();
+            } finally {
+              cancelledAt = clock();
+            }
+          }),
+        );
+        await using client = await connect(to(listener));
+        await client.sendAll("x");
+        await started.wait();
+        const start = clock();
+        requestShutdown();
+        await served.join();
+        expect(cancelledAt - start).toBe(10_000);
       });
     }));
 

@@ -122,4 +122,33 @@ describe("TLS", () => {
       }),
     5000,
   );
+
+  test(
+    "closing a TLS listener (a drain does) closes the connections still in their handshake",
+    () =>
+      run(async () => {
+        const listener = await listen({ hostname: "127.0.0.1", port: 0, tls: { cert, key } });
+        // A plain TCP client that never sends a ClientHello: it never reaches accept().
+        let closed!: () => void;
+        const clientSawClose = new Promise<void>((resolve) => {
+          closed = resolve;
+        });
+        const silent = await Bun.connect({
+          hostname: "127.0.0.1",
+          port: listener.port,
+          socket: { data() {}, close: () => closed() },
+        });
+        try {
+          await until(Bun.sleep(50)); // the server has the connection, in its handshake
+          await listener.close();
+          // Else it stays open for good, and keeps a drained server's process from exiting.
+          expect(await skipAfter(2000, () => until(clientSawClose.then(() => "closed")))).toBe(
+            "closed",
+          );
+        } finally {
+          silent.terminate();
+        }
+      }),
+    5000,
+  );
 });

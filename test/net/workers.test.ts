@@ -6,6 +6,7 @@
  */
 import { expect, describe as group, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { run, serve, withPool } from "../../src/index.ts";
 import { readLines } from "../support/read-lines.ts";
 
@@ -235,6 +236,43 @@ group.if(linux)("worker processes", () => {
     await expectGone([fresh, other]);
   }, 30_000);
 
+  test('workers: "auto" starts one worker per available core; SIGTERM stops them all', async () => {
+    const primary = new Primary("auto", "restart");
+    const [pidLine] = await primary.waitFor(/^primary (\d+)$/);
+    const { pids, port } = await primary.workers(availableParallelism());
+    expect(new Set(pids).size).toBe(availableParallelism());
+    await askPid(port);
+    process.kill(Number(pidLine?.[1]), "SIGTERM");
+    expect(await primary.exited()).toBe(0);
+    expect(primary.lines.filter((line) => /^worker \d+ pid/.test(line)).length).toBe(
+      availableParallelism(),
+    );
+    await expectGone(pids, 1000);
+  }, 30_000);
+
+  test("a worker that exits 0 on its own is reported, not restarted; serve resolves when none is left", async () => {
+    const primary = new Primary("2", "restart", "exit-0");
+    expect(await primary.exited()).toBe(0);
+    expect(primary.lines.filter((line) => /^worker \d+ pid/.test(line)).length).toBe(2);
+    expect(primary.lines.at(-1)).toBe("primary done");
+    expect(primary.stderr.match(/a worker that ends on its own is not restarted/g)?.length).toBe(2);
+  }, 30_000);
+
+  test("a worker that ignores SIGTERM is killed once its gracePeriod and 2 s have passed", async () => {
+    const primary = new Primary("1", "restart", "ignore-term");
+    const [pidLine] = await primary.waitFor(/^primary (\d+)$/);
+    const { pids, port } = await primary.workers(1);
+    await askPid(port);
+    const start = performance.now();
+    process.kill(Number(pidLine?.[1]), "SIGTERM");
+    expect(await primary.exited()).toBe(0);
+    const waited = performance.now() - start;
+    expect(waited).toBeGreaterThanOrEqual(2150); // 200 ms grace + the 2 s margin
+    expect(waited).toBeLessThan(8000);
+    expect(primary.lines.at(-1)).toBe("primary done");
+    await expectGone(pids, 1000);
+  }, 30_000);
+
   test('onCrash "propagate": a killed worker stops the other and fails the serve', async () => {
     const primary = new Primary("2", "propagate");
     const { pids } = await primary.workers(2);
@@ -254,6 +292,17 @@ group.if(linux)("worker processes", () => {
     );
     expect(primary.stderr).toContain("restarting it in 50 ms");
     expect(primary.stderr).toContain("restarting it in 100 ms"); // the backoff doubles
+  }, 30_000);
+
+  test("crashes further apart than the window are no crash loop: the backoff starts over", async () => {
+    const primary = new Primary("1", "restart", "crash-forgiven");
+    const [pidLine] = await primary.waitFor(/^primary (\d+)$/);
+    // maxRestarts is 2: a fourth restart is possible only because each crash was forgiven.
+    await primary.waitFor(/restarting it in 200 ms$/, 4, 15_000, "stderr");
+    expect(primary.stderr).not.toContain("restarting it in 400 ms");
+    process.kill(Number(pidLine?.[1]), "SIGTERM");
+    expect(await primary.exited()).toBe(0);
+    expect(primary.lines.at(-1)).toBe("primary done");
   }, 30_000);
 
   test("SIGINT to the primary reaches every worker; nothing is left", async () => {
@@ -316,6 +365,18 @@ group("bad worker options, refused before anything starts", () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TypeError);
     expect(String(error)).toMatch(/pool\.start\(serve, \.\.\.\) cannot take \{ workers \}/);
+  });
+
+  test("platforms other than Linux: refused before any worker starts (GiambioError)", async () => {
+    const fixture = new URL("./fixtures/workers-non-linux.ts", import.meta.url).pathname;
+    const child = Bun.spawn(["bun", fixture], { stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const [stdout, status] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    clearTimeout(timer);
+    expect(stdout).toBe(
+      "GiambioError: serve({ workers }) needs Linux: only there does reusePort spread connections over processes (this is darwin)\nworker started: false\n",
+    );
+    expect(status).toBe(0);
   });
 
   test("valid options under bun test: refused, since a worker would run this test file", async () => {
