@@ -11,6 +11,7 @@
 import type { Socket, TLSOptions } from "bun";
 import { type AddressRange, inRange, parseIp } from "./address-ranges.ts";
 import { formatAddress } from "./endpoint.ts";
+import type { PreAcceptDeadlines } from "./pre-accept-deadlines.ts";
 import type { ProxyPlan } from "./proxy-options.ts";
 import { type ProxyHeader, parseProxyHeader } from "./proxy-protocol.ts";
 import { SocketStream } from "./stream.ts";
@@ -28,8 +29,12 @@ export interface HeaderReaderContext {
   arrived(stream: SocketStream): void;
   /** A connection was closed for its header (or its peer); count it. */
   rejected(): void;
-  /** The connections still on their way to the listener (header or TLS handshake). */
-  readonly pending: Set<HeaderReader>;
+  /** A connection's TLS handshake (after its header) failed or ran out of time; count it. */
+  handshakeFailed(): void;
+  /** The connections still reading their header, under `proxyProtocol.timeout`. */
+  readonly headerDeadlines: PreAcceptDeadlines<HeaderReader>;
+  /** The connections in their TLS handshake after the header, under `handshakeTimeout`. */
+  readonly handshakeDeadlines: PreAcceptDeadlines<HeaderReader>;
 }
 
 /** A connection before its header: collects bytes until `parseProxyHeader` has one. */
@@ -37,8 +42,8 @@ export class HeaderReader {
   readonly #socket: Socket<unknown>;
   readonly #context: HeaderReaderContext;
   #buffered: Uint8Array = new Uint8Array(0);
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #done = false;
+  #handshakeFailedOnce = false;
   /** After a TLS header: the TLS session that now owns the socket's bytes. */
   #tls: TlsAfterHeader | null = null;
   /** The real peer, captured at open: Bun reports undefined once the peer has gone. */
@@ -60,8 +65,7 @@ export class HeaderReader {
       this.#reject();
       return;
     }
-    context.pending.add(this);
-    this.#timer = setTimeout(() => this.#reject(), context.plan.timeout);
+    context.headerDeadlines.add(this);
   }
 
   /** Bytes from the socket: header bytes, then (TLS) ciphertext for the TLS session. */
@@ -85,7 +89,7 @@ export class HeaderReader {
       return;
     }
     this.#done = true;
-    clearTimeout(this.#timer);
+    this.#context.headerDeadlines.delete(this);
     this.#buffered = new Uint8Array(0);
     this.#accept(header, bytes.subarray(header.length));
   }
@@ -101,9 +105,8 @@ export class HeaderReader {
   }
 
   closed(): void {
-    clearTimeout(this.#timer);
     this.#done = true;
-    this.#context.pending.delete(this);
+    this.#forget();
     this.#tls?.rawClosed();
   }
 
@@ -112,10 +115,32 @@ export class HeaderReader {
    * listener closes the connections nobody accepted (not counted as a header error).
    */
   abandon(): void {
-    clearTimeout(this.#timer);
     this.#done = true;
-    this.#context.pending.delete(this);
+    this.#forget();
     this.#socket.terminate();
+  }
+
+  /** `proxyProtocol.timeout` passed before a whole header came. */
+  headerTimedOut(): void {
+    this.#reject();
+  }
+
+  /** `handshakeTimeout` passed before the TLS handshake after the header succeeded. */
+  handshakeTimedOut(): void {
+    this.#handshakeFailed();
+  }
+
+  #handshakeFailed(): void {
+    if (this.#tls === null || this.#tls.secure || this.#handshakeFailedOnce) return;
+    this.#handshakeFailedOnce = true; // counted once: the timeout and the TLS error may both come
+    this.#forget();
+    this.#context.handshakeFailed();
+    this.#tls.terminate();
+  }
+
+  #forget(): void {
+    this.#context.headerDeadlines.delete(this);
+    this.#context.handshakeDeadlines.delete(this);
   }
 
   #accept(header: ProxyHeader, rest: Uint8Array): void {
@@ -138,12 +163,18 @@ export class HeaderReader {
           };
     const { tls, unixPath } = this.#context;
     if (tls !== undefined) {
-      this.#tls = new TlsAfterHeader(this.#socket, tls, (socket) => {
-        const stream = new SocketStream(socket, unixPath, proxied);
-        socket.data = stream;
-        this.#context.pending.delete(this);
-        this.#context.arrived(stream);
-      });
+      this.#context.handshakeDeadlines.add(this);
+      this.#tls = new TlsAfterHeader(
+        this.#socket,
+        tls,
+        (socket) => {
+          const stream = new SocketStream(socket, unixPath, proxied);
+          socket.data = stream;
+          this.#context.handshakeDeadlines.delete(this);
+          this.#context.arrived(stream);
+        },
+        () => this.#handshakeFailed(),
+      );
       if (rest.length > 0) this.#tls.receive(rest);
       return;
     }
@@ -154,15 +185,13 @@ export class HeaderReader {
         this.#socket as Socket<SocketStream>,
         rest as Uint8Array<ArrayBuffer>,
       );
-    this.#context.pending.delete(this);
     this.#context.arrived(stream);
   }
 
   #reject(): void {
     if (this.#done) return;
     this.#done = true;
-    clearTimeout(this.#timer);
-    this.#context.pending.delete(this);
+    this.#forget();
     this.#context.rejected();
     this.#socket.terminate();
   }

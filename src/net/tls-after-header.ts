@@ -40,6 +40,7 @@ export class TlsAfterHeader {
     raw: Socket<unknown>,
     tls: TLSOptions,
     onSecure: (socket: Socket<SocketStream>) => void,
+    onHandshakeError: () => void,
   ) {
     this.#raw = raw;
     this.remoteAddress = raw.remoteAddress;
@@ -89,6 +90,7 @@ export class TlsAfterHeader {
     });
     this.#tls.on("error", (error: Error) => {
       if (this.#secure) callbacks.error(self, error);
+      else onHandshakeError();
       this.terminate();
     });
     this.#tls.on("close", () => {
@@ -96,6 +98,11 @@ export class TlsAfterHeader {
       if (this.#secure) callbacks.close(self, undefined);
       raw.terminate();
     });
+  }
+
+  /** The handshake has succeeded. */
+  get secure(): boolean {
+    return this.#secure;
   }
 
   /** Ciphertext from the raw socket. */

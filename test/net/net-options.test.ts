@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { connect, Listener, listen, run, serve, skipAfter } from "../../src/index.ts";
 import { LOCALHOST } from "./helpers.ts";
 
-const LISTEN = "hostname, port, unix, tls, reusePort, backlog, proxyProtocol";
+const LISTEN = "hostname, port, unix, tls, handshakeTimeout, reusePort, backlog, proxyProtocol";
 const CONNECT = "hostname, port, unix, tls";
 const SERVE = "maxConnections, onError, onPeerError, gracePeriod";
 const TLS = "cert, key, ca, passphrase, certFile, keyFile, caFile, crl";
