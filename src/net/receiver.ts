@@ -303,7 +303,7 @@ export class Receiver implements Blocker {
   async #receiveExactlySlow(task: Task, n: number): Promise<Uint8Array> {
     this.#beginWait(task);
     try {
-      while (this.#buffer.size < n) await this.#moreBytes(task, n, `receiveExactly(${n})`);
+      while (this.#buffer.size < n) await this.#moreBytes(task, n, null);
       return this.#takeExactly(n);
     } finally {
       this.#endWait(task);
@@ -353,12 +353,11 @@ export class Receiver implements Blocker {
     max: number,
     delimiter: Uint8Array | string,
   ): Promise<Uint8Array> {
-    const what = `receiveUntil(${describe(delimiter)}, ${max})`;
     this.#beginWait(task);
     try {
       for (;;) {
         const from = Math.max(0, this.#buffer.size - needle.length + 1);
-        await this.#moreBytes(task, max, what);
+        await this.#moreBytes(task, max, delimiter);
         const end = this.#findDelimiter(needle, from, max, delimiter);
         if (end !== -1) return this.#takeExactly(end);
       }
@@ -599,11 +598,16 @@ export class Receiver implements Blocker {
     }
   }
 
-  /** A slow-path read needs more than is buffered: wait for it, or fail if none can come. */
-  #moreBytes(task: Task, want: number, what: string): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError(what));
+  /**
+   * A slow-path read needs more than is buffered: wait for it, or fail if none can come.
+   * `delimiter`: receiveUntil's (`want` is its maxBytes), or null for receiveExactly(want);
+   * the call's name is built only for an error (describing a delimiter is a JSON.stringify).
+   */
+  #moreBytes(task: Task, want: number, delimiter: Uint8Array | string | null): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError(slowReadName(want, delimiter)));
     if (this.#broken !== null) return Promise.reject(this.#broken());
     if (this.#eof) {
+      const what = slowReadName(want, delimiter);
       const got = this.#buffer.size;
       return Promise.reject(
         raisedByPeerOf(
@@ -659,6 +663,13 @@ export class Receiver implements Blocker {
   #closedError(op: string): ResourceClosedError {
     return new ResourceClosedError(`${op}() on ${this.#transport} after close()`);
   }
+}
+
+/** The call a slow-path read is, for its errors: `receiveUntil("\r\n", 65536)`, `receiveExactly(8)`. */
+function slowReadName(want: number, delimiter: Uint8Array | string | null): string {
+  return delimiter === null
+    ? `receiveExactly(${want})`
+    : `receiveUntil(${describe(delimiter)}, ${want})`;
 }
 
 function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
