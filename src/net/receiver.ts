@@ -1,7 +1,7 @@
 /**
  * The receiving half of a byte stream: the `ReceiveBuffer`, read backpressure, and every
  * way to read — `receive`, `receiveExactly`, `receiveUntil`, `receiveFrame`, `frames`,
- * `receiveLine`. One implementation, shared by `SocketStream` and the in-memory streams;
+ * `frameBatches`, `receiveLine`. One implementation, shared by `SocketStream` and the in-memory streams;
  * the transport under it only pushes chunks, reports EOF or a failure, and pauses or
  * resumes delivery when asked.
  *
@@ -73,6 +73,7 @@ interface FrameRead {
 }
 const FRAME_READ: FrameRead = { op: "receiveFrame", unit: "frame" };
 const FRAMES_READ: FrameRead = { op: "frames", unit: "frame" };
+const BATCHES_READ: FrameRead = { op: "frameBatches", unit: "frame" };
 const LINE_READ: FrameRead = { op: "receiveLine", unit: "line" };
 const encoder = new TextEncoder();
 
@@ -480,6 +481,65 @@ export class Receiver implements Blocker {
     return this.#receiveFrameFor(FRAMES_READ, decoder).then(toFrameResult);
   }
 
+  frameBatches<F>(decoder: Decoder<F>): AsyncIterableIterator<F[]> {
+    checkDecoder("frameBatches(decoder)", decoder);
+    const batches = new FrameBatches(decoder);
+    const iterator: AsyncIterableIterator<F[]> = {
+      next: () => this.#nextBatch(batches),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * `frameBatches()`'s `next()`: every whole frame buffered, waiting (as `receiveFrame`) only
+   * when there is none. A decoder error after the first frame is kept for the next call, so
+   * the frames before it are delivered first, as one `receiveFrame` after another would.
+   */
+  #nextBatch<F>(batches: FrameBatches<F>): Promise<IteratorResult<F[]>> {
+    let task: Task;
+    try {
+      task = currentTask();
+      this.#checkReceivable("frameBatches");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    const failure = batches.failure;
+    if (failure !== null) {
+      batches.failure = null;
+      return Promise.reject(failure.error);
+    }
+    const decoder = batches.decoder;
+    let first: F | typeof NO_FRAME;
+    try {
+      first = this.#decode(decoder);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (first !== NO_FRAME) return Promise.resolve({ done: false, value: this.#batch(batches, first) });
+    return this.#receiveFrameFor(BATCHES_READ, decoder).then((frame) =>
+      frame === undefined ? END_OF_STREAM : { done: false, value: this.#batch(batches, frame) },
+    );
+  }
+
+  /** `first` and every whole frame buffered after it (a decoder error waits in `batches`). */
+  #batch<F>(batches: FrameBatches<F>, first: F): F[] {
+    const batch = [first];
+    const decoder = batches.decoder;
+    try {
+      for (;;) {
+        const frame = this.#decode(decoder);
+        if (frame === NO_FRAME) return batch;
+        batch.push(frame);
+      }
+    } catch (error) {
+      batches.failure = { error };
+      return batch;
+    }
+  }
+
   /** `for await (const chunk of stream)`: `receive()` until EOF. */
   chunks(): AsyncIterator<Uint8Array> {
     return { next: () => this.#nextChunk() };
@@ -662,6 +722,17 @@ export class Receiver implements Blocker {
 
   #closedError(op: string): ResourceClosedError {
     return new ResourceClosedError(`${op}() on ${this.#transport} after close()`);
+  }
+}
+
+/** One `frameBatches()` iterator's state. */
+class FrameBatches<F> {
+  readonly decoder: Decoder<F>;
+  /** What the decoder threw after the frames of the last batch, for the next `next()`. */
+  failure: { error: unknown } | null = null;
+
+  constructor(decoder: Decoder<F>) {
+    this.decoder = decoder;
   }
 }
 
