@@ -515,13 +515,30 @@ export class Receiver implements Blocker {
     let first: F | typeof NO_FRAME;
     try {
       first = this.#decode(decoder);
+      if (first === NO_FRAME) {
+        const ended = this.#endOfFrames(BATCHES_READ);
+        if (ended !== null) return ended.then(toBatchEnd);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
     if (first !== NO_FRAME) return Promise.resolve({ done: false, value: this.#batch(batches, first) });
-    return this.#receiveFrameFor(BATCHES_READ, decoder).then((frame) =>
-      frame === undefined ? END_OF_STREAM : { done: false, value: this.#batch(batches, frame) },
-    );
+    return this.#nextBatchSlow(task, batches);
+  }
+
+  async #nextBatchSlow<F>(task: Task, batches: FrameBatches<F>): Promise<IteratorResult<F[]>> {
+    this.#beginWait(task);
+    try {
+      for (;;) {
+        await this.#moreFrameBytes(task, BATCHES_READ);
+        const frame = this.#decode(batches.decoder);
+        if (frame !== NO_FRAME) return { done: false, value: this.#batch(batches, frame) };
+        const ended = this.#endOfFrames(BATCHES_READ);
+        if (ended !== null) return await ended.then(toBatchEnd);
+      }
+    } finally {
+      this.#endWait(task);
+    }
   }
 
   /** `first` and every whole frame buffered after it (a decoder error waits in `batches`). */
@@ -741,6 +758,11 @@ function slowReadName(want: number, delimiter: Uint8Array | string | null): stri
   return delimiter === null
     ? `receiveExactly(${want})`
     : `receiveUntil(${describe(delimiter)}, ${want})`;
+}
+
+/** `#endOfFrames` resolved (EOF between frames): the batches end. */
+function toBatchEnd(): IteratorResult<never> {
+  return END_OF_STREAM;
 }
 
 function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
