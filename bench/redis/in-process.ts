@@ -198,7 +198,8 @@ if (base !== undefined) {
   const socketsBase = await socketsOf(base);
   servers["example@base"] = () =>
     giambio(giambioBase, socketsBase, exampleBase, exampleBase.serveClient as never);
-  servers["naive@base"] = () => giambio(giambioBase, socketsBase, exampleBase, naiveHandler as never);
+  servers["naive@base"] = () =>
+    giambio(giambioBase, socketsBase, exampleBase, naiveHandler as never);
 }
 
 function cpuNs(): number {

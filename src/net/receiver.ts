@@ -511,18 +511,16 @@ export class Receiver implements Blocker {
       batches.failure = null;
       return Promise.reject(failure.error);
     }
-    const decoder = batches.decoder;
-    let first: F | typeof NO_FRAME;
     try {
-      first = this.#decode(decoder);
-      if (first === NO_FRAME) {
-        const ended = this.#endOfFrames(BATCHES_READ);
-        if (ended !== null) return ended.then(toBatchEnd);
+      const first = this.#decode(batches.decoder);
+      if (first !== NO_FRAME) {
+        return Promise.resolve({ done: false, value: this.#batch(batches, first) });
       }
+      const ended = this.#endOfFrames(BATCHES_READ);
+      if (ended !== null) return ended.then(toBatchEnd);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (first !== NO_FRAME) return Promise.resolve({ done: false, value: this.#batch(batches, first) });
     return this.#nextBatchSlow(task, batches);
   }
 
