@@ -64,8 +64,10 @@ const rigs: { name: string; make: () => Rig }[] = [
 /** Newline-separated frames that throws on a line starting with `!` (a protocol error). */
 class StrictLines implements Decoder<string> {
   readonly #lines = new LinesDecoder();
+  /** Errors thrown so far: each one says its number. */
+  errors = 0;
   decode(bytes: Uint8Array) {
-    if (bytes[0] === 0x21) throw new TypeError("a line starting with '!'");
+    if (bytes[0] === 0x21) throw new TypeError(`a line starting with '!' (#${++this.errors})`);
     return this.#lines.decode(bytes);
   }
 }
@@ -107,9 +109,12 @@ describe.each(rigs)("frameBatches on a $name", ({ make }) => {
     run(async () => {
       const { stream, deliver } = make();
       await deliver("one\ntwo\n!bad\n");
-      const batches = stream.frameBatches(new StrictLines());
+      const decoder = new StrictLines();
+      const batches = stream.frameBatches(decoder);
       expect(await batches.next()).toEqual({ done: false, value: ["one", "two"] });
-      await expect(batches.next()).rejects.toThrow("a line starting with '!'");
+      // The very error the decoder threw while the batch was built, not a second decode's.
+      await expect(batches.next()).rejects.toThrow("a line starting with '!' (#1)");
+      expect(decoder.errors).toBe(1);
       // Nothing was consumed by the failed decode: a plain read still sees the line.
       expect(await stream.receiveLine()).toBe("!bad");
     }));
