@@ -269,6 +269,11 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     return this.#receiver.frames(decoder);
   }
 
+  /** `for await (const batch of stream.frameBatches(decoder))`: every whole frame buffered, as an array. */
+  frameBatches<F>(decoder: Decoder<F>): AsyncIterableIterator<F[]> {
+    return this.#receiver.frameBatches(decoder);
+  }
+
   /**
    * The next line (ending in `\n` or `\r\n`, stripped), decoded as UTF-8; `undefined` at EOF
    * between lines. A line over `maxLength` bytes (default `maxFrameLength`) rejects with
