@@ -75,6 +75,7 @@ export async function serveListener(
   const { maxConnections, gracePeriod } = policy;
   if (listener.closed) throw new ResourceClosedError(`serve() on ${listener} after close()`);
   const connections = new Connections();
+  const serving: Serving = { handler, policy, listener, connections };
   // Runs synchronously when the shutdown is requested, maybe in a SIGTERM handler: closing
   // the listener wakes the accept loop, and idle connections are closed at once.
   const stopDraining = onShutdownRequest(currentTask(), () => {
@@ -96,15 +97,7 @@ export async function serveListener(
           listener.refuse(stream);
           continue;
         }
-        pool.spawnNamed(
-          stream.peer,
-          handleConnection,
-          stream,
-          handler,
-          policy,
-          listener,
-          connections,
-        );
+        pool.spawnNamed(stream.peer, handleConnection, stream, serving);
       }
       if (connections.draining) {
         // A drain is not an error: what is still running when the grace period ends is
@@ -119,21 +112,25 @@ export async function serveListener(
   }
 }
 
-type ErrorPolicy = ReturnType<typeof checkServeArguments>;
+/**
+ * What every connection's task of one serve shares. One object, not four arguments: each
+ * handler's async frame keeps its arguments for the connection's life.
+ */
+interface Serving {
+  readonly handler: Handler;
+  readonly policy: ReturnType<typeof checkServeArguments>;
+  readonly listener: Listener;
+  readonly connections: Connections;
+}
 
 /** One connection's task: run the handler, apply `onError`, always close the stream. */
-async function handleConnection(
-  stream: SocketStream,
-  handler: Handler,
-  policy: ErrorPolicy,
-  listener: Listener,
-  connections: Connections,
-): Promise<void> {
-  connections.add(stream, currentTask());
+async function handleConnection(stream: SocketStream, serving: Serving): Promise<void> {
+  serving.connections.add(stream, currentTask());
   try {
-    await handler(stream);
+    await serving.handler(stream);
   } catch (error) {
     if (error instanceof CancelledError) throw error;
+    const { policy, listener } = serving;
     const { onError, onPeerError } = policy;
     if (onError !== "propagate") {
       await onError(error, stream);
@@ -146,7 +143,7 @@ async function handleConnection(
     }
   } finally {
     await stream.close();
-    connections.remove(stream);
+    serving.connections.remove(stream);
   }
 }
 
