@@ -500,8 +500,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
 
   /** Bun closed the socket; it must not be touched any more. */
   get #socketClosed(): boolean {
-    const ending = this.#ending;
-    return ending !== null && ending.socketClosed;
+    return this.#ending?.socketClosed === true;
   }
 
   /**
