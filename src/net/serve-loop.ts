@@ -125,7 +125,7 @@ interface Serving {
 
 /** One connection's task: run the handler, apply `onError`, always close the stream. */
 async function handleConnection(stream: SocketStream, serving: Serving): Promise<void> {
-  serving.connections.add(stream, currentTask());
+  const connection = serving.connections.add(stream, currentTask());
   try {
     await serving.handler(stream);
   } catch (error) {
@@ -143,7 +143,7 @@ async function handleConnection(stream: SocketStream, serving: Serving): Promise
     }
   } finally {
     await stream.close();
-    serving.connections.remove(stream);
+    serving.connections.remove(connection);
   }
 }
 
