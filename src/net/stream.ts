@@ -520,6 +520,10 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   }
 
   #checkSendable(op: string): void {
+    // The common case in four field reads: open, not closed, nobody waiting, nothing ended.
+    if (this.#send === "open" && !this.#closed && this.#writer === null && this.#ending === null) {
+      return;
+    }
     if (this.#closed) throw this.#closedError(op);
     const writer = this.#writer;
     if (writer !== null) throw this.#busyError(op, writer);
