@@ -188,7 +188,11 @@ group.if(linux)("worker processes", () => {
           socket: {
             open(socket) {
               socket.write("request\n");
-              setTimeout(() => primary.child.kill("SIGTERM"), 100); // mid-request
+              // Mid-request: once the handler has read it (a fixed delay lost the race under
+              // load, and the drain then closed what still looked like an idle connection).
+              primary
+                .waitFor(/^worker 1 got a request$/)
+                .then(() => primary.child.kill("SIGTERM"), reject);
             },
             data(_socket, chunk) {
               got += chunk.toString();
