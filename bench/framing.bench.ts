@@ -9,7 +9,9 @@
  * The stream is a real `SocketStream` over a stand-in socket (no I/O), fed through the same
  * `data` callback Bun calls, so the file also runs against older versions of the stream.
  */
-import { run, SocketStream } from "../src/index.ts";
+import { run } from "../src/index.ts";
+import { openSocketStream, SocketStream } from "../src/net/stream.ts";
+import { SOCKET_CALLBACKS } from "../src/net/transport-symbols.ts";
 import { compare, type Row, type Suite, type SuiteOptions } from "./harness.ts";
 
 /** Just enough of a Bun socket for a stream that only receives. */
@@ -31,9 +33,9 @@ class StandInSocket {
 
 function streamWith(chunk: Uint8Array<ArrayBuffer>): SocketStream {
   const socket = new StandInSocket();
-  const stream = new SocketStream(socket as never, null);
+  const stream = openSocketStream(socket as never, null);
   socket.data = stream;
-  SocketStream.callbacks.data(socket as never, chunk);
+  SocketStream[SOCKET_CALLBACKS].data(socket as never, chunk);
   return stream;
 }
 

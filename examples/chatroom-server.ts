@@ -2,7 +2,7 @@
  * giambio's chatroom server, on giambio for Bun.
  *
  *   bun examples/chatroom-server.ts      # HOST (default localhost), PORT (default 1501; 0 = any)
- *   bun examples/chatroom-client.ts      # or: nc localhost 1501
+ *   bun examples/chatroom-client.ts      # or: nc -N localhost 1501
  *
  * A client picks a name (taken names are refused), everyone else is told it joined, and
  * each line it sends is relayed to the others as "[NAME] (ip:port): line". When it leaves,

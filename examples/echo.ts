@@ -2,7 +2,7 @@
  * giambio's echo server (its README, "An echo server"), on giambio for Bun.
  *
  *   bun examples/echo.ts        # HOST (default localhost), PORT (default 1500; 0 = any free port)
- *   nc localhost 1500
+ *   nc -N localhost 1500      # -N: exit when the server closes the connection
  *
  * Each client is greeted, prompted with "-> ", and answered "Got: " + what it sent; every
  * step is logged the way Python's logging module would. Sending "exit" makes the handler

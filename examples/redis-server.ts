@@ -748,13 +748,31 @@ export async function serveClient(stream: ByteStream, store: Store): Promise<voi
   try {
     for await (const args of stream.frames(new RespDecoder())) {
       if (args.length === 0) continue;
-      await stream.sendAll(Buffer.from(execute(args, store), "latin1"));
+      await stream.sendAll(replyBytes(execute(args, store)));
       if (closesConnection(args)) return;
     }
   } catch (caught) {
     if (!(caught instanceof ProtocolError)) throw caught;
     await stream.sendAll(`-ERR Protocol error: ${caught.message}\r\n`);
   }
+}
+
+const OK_BYTES = Buffer.from(OK, "latin1");
+const NIL_BYTES = Buffer.from(NIL, "latin1");
+
+/**
+ * A reply as the bytes to send, one byte per character. `+OK` and `$-1` are encoded once;
+ * other short replies are copied a character at a time, which for a few bytes costs about
+ * half a `Buffer.from` (this server encodes every reply on its own, one `sendAll` each).
+ */
+export function replyBytes(reply: Reply): Uint8Array {
+  if (reply === OK) return OK_BYTES;
+  if (reply === NIL) return NIL_BYTES;
+  const length = reply.length;
+  if (length > 64) return Buffer.from(reply, "latin1");
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = reply.charCodeAt(i);
+  return bytes;
 }
 
 /** `onError` of the serve: a client leaving mid-command is normal; anything else is logged. */

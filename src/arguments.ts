@@ -41,18 +41,23 @@ export function checkOptions(
   accepted: readonly string[],
   example = `{ ${accepted.join(", ")} }`,
 ): Record<string, unknown> {
-  if (!isPlainObject(value)) {
-    throw new TypeError(`${what} must be an object like ${example}, got ${describe(value)}`);
-  }
-  let keys: string[];
-  try {
-    keys = Object.keys(value);
-  } catch {
-    // A Proxy whose traps throw: its error must not stand in for this one.
-    throw new TypeError(`${what} must be an object like ${example}, got ${describe(value)}`);
-  }
-  checkKeys(what, keys, accepted);
+  checkKeys(what, optionKeys(what, value, example), accepted);
   return value as Record<string, unknown>;
+}
+
+/**
+ * The own keys of the options bag `value`, or the `TypeError` of `checkOptions` for a value
+ * that is no bag (see there): for a call that must look at the keys before judging them.
+ */
+export function optionKeys(what: string, value: unknown, example: string): string[] {
+  if (isPlainObject(value)) {
+    try {
+      return Object.keys(value);
+    } catch {
+      // A Proxy whose traps throw: its error must not stand in for this one.
+    }
+  }
+  throw new TypeError(`${what} must be an object like ${example}, got ${describe(value)}`);
 }
 
 /**
@@ -63,7 +68,11 @@ export function checkKnownKeys(what: string, options: object, accepted: readonly
   checkKeys(what, Object.keys(options), accepted);
 }
 
-function checkKeys(what: string, keys: readonly string[], accepted: readonly string[]): void {
+export function checkKeys(
+  what: string,
+  keys: readonly string[],
+  accepted: readonly string[],
+): void {
   for (const key of keys) {
     if (!accepted.includes(key)) {
       throw new TypeError(
@@ -97,14 +106,28 @@ export function hasMethod(value: unknown, name: string): boolean {
 }
 
 /** `value instanceof type`, false (never a throw) for a Proxy whose prototype trap throws. */
-export function isInstance(
+export function isInstance<T>(
   value: unknown,
-  type: abstract new (...args: never[]) => unknown,
-): boolean {
+  type: abstract new (...args: never[]) => T,
+): value is T {
   try {
     return value instanceof type;
   } catch {
     return false;
+  }
+}
+
+/**
+ * `fn.name` when it is a string, else "" (the task is then named `task-<id>`): a function
+ * Proxy whose `get` trap throws, or a class whose static `name` is not a string, must not
+ * make spawning it fail with an error of its own.
+ */
+export function functionName(fn: (...args: never[]) => unknown): string {
+  try {
+    const name: unknown = fn.name;
+    return typeof name === "string" ? name : "";
+  } catch {
+    return "";
   }
 }
 

@@ -16,6 +16,7 @@ import {
   MAX_BULK_LENGTH,
   ProtocolError,
   RespDecoder,
+  replyBytes,
   Store,
   splitInlineArgs,
 } from "../../examples/redis-server.ts";
@@ -98,7 +99,7 @@ function write(socket: Socket<Connection>, bytes: Uint8Array): void {
  * (c) giambio as a newcomer writes it from the README: `receiveUntil("\r\n")` for each
  * header line, `receiveExactly(length + 2)` for each bulk string, one `sendAll` per reply.
  */
-async function naiveHandler(stream: SocketStream, store: Store): Promise<void> {
+export async function naiveHandler(stream: SocketStream, store: Store): Promise<void> {
   for (;;) {
     let line: Uint8Array;
     try {
@@ -107,7 +108,7 @@ async function naiveHandler(stream: SocketStream, store: Store): Promise<void> {
       if (error instanceof IncompleteReadError && error.partial.length === 0) return;
       throw error;
     }
-    const header = latin1(line.subarray(0, line.length - 2));
+    const header = latin1(line, line.length - 2);
     let args: string[];
     if (header[0] === "*") {
       const count = Number(header.slice(1));
@@ -120,21 +121,27 @@ async function naiveHandler(stream: SocketStream, store: Store): Promise<void> {
           return;
         }
         const data = await stream.receiveExactly(length + 2);
-        args.push(latin1(data.subarray(0, length)));
+        args.push(latin1(data, length));
       }
     } else {
       args = splitInlineArgs(header);
     }
-    if (args.length > 0) await stream.sendAll(Buffer.from(execute(args, store), "latin1"));
+    if (args.length > 0) await stream.sendAll(replyBytes(execute(args, store)));
   }
 }
 
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
+/**
+ * The first `end` bytes as a string, as the example's decoder does it: no `Buffer` view or
+ * `subarray` to make first (each costs about as much as the conversion itself).
+ */
+function latin1(bytes: Uint8Array, end = bytes.length): string {
+  return Buffer.prototype.toString.call(bytes, "latin1", 0, end);
 }
 
 const kind = process.argv[2];
-if (kind === "hand") {
+if (!import.meta.main) {
+  // Imported (by the in-process model, for naiveHandler): start nothing.
+} else if (kind === "hand") {
   console.log(`Ready to accept connections at ${HOST}:${handWritten()}`);
 } else if (kind === "naive") {
   await run(async () => {

@@ -7,9 +7,12 @@
  */
 import type { Task, TaskInternal } from "./task.ts";
 
+/** The key of `AtIterationEnd`'s method: a symbol, so that it is no public member of a stream. */
+export const AT_ITERATION_END: unique symbol = Symbol("atIterationEnd");
+
 export interface AtIterationEnd {
   /** Called once, at the end of the iteration during which it was registered. Must not throw. */
-  atIterationEnd(): void;
+  [AT_ITERATION_END](): void;
 }
 
 /**

@@ -8,7 +8,7 @@
  * by an outer scope travel up to it. One error is rethrown unchanged, several as an
  * `ErrorGroup` in the order they happened.
  */
-import { checkDuration, checkFunction, checkOptions } from "../arguments.ts";
+import { checkDuration, checkFunction, checkOptions, functionName } from "../arguments.ts";
 import { CancelledError, describe, ErrorGroup, GiambioError, TooSlowError } from "../errors.ts";
 import { CancelScope, Deadline } from "./cancel-scope.ts";
 import { currentTaskInternal } from "./context.ts";
@@ -100,7 +100,7 @@ export class PoolInternal implements Pool, Blocker {
     ...args: A
   ): Task<Awaited<R>> {
     checkFunction("pool.spawn(fn)", fn);
-    return this.#spawn(fn.name, fn, args);
+    return this.#spawn(functionName(fn), fn, args);
   }
 
   /** `spawn` with an explicit task name (shown by the debugger and in deadlock reports). */

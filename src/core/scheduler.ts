@@ -56,7 +56,7 @@ import { type CancelScope, cancelledScope } from "./cancel-scope.ts";
 import { maybeCurrentTask, taskContext } from "./context.ts";
 import { deadlockError } from "./deadlock.ts";
 import { BaseDebugger } from "./debugger.ts";
-import type { AtIterationEnd } from "./iteration-end.ts";
+import { AT_ITERATION_END, type AtIterationEnd } from "./iteration-end.ts";
 import type { Blocker } from "./park.ts";
 import { shutdownOnSignal } from "./shutdown.ts";
 import { SleepTimer } from "./sleep-timer.ts";
@@ -94,6 +94,8 @@ export class Loop {
   readonly handleSignals: boolean;
   #hooks: BaseDebugger | null;
   readonly #mockClock: MockClock | null;
+  /** The highest reading of `clock` so far: a lower one would leave sleeps waiting for ever. */
+  #lastReading: number;
 
   #ready: TaskInternal[] = [];
   #batch: TaskInternal[] = [];
@@ -150,7 +152,7 @@ export class Loop {
     }
     this.clock = clock;
     // Read it once now, so a clock that cannot tell the time fails here, not in a timer.
-    checkReading(clock.now());
+    this.#lastReading = checkReading(clock.now());
     this.#mockClock = isInstance(clock, MockClock) ? (clock as MockClock) : null;
     this.#hooks = hooks ?? null;
     this.handleSignals =
@@ -523,10 +525,18 @@ export class Loop {
 
   /**
    * @internal The clock's reading, checked: a clock that returns something other than a
-   * finite number would corrupt every deadline (`"10" + 5`), so it is a `TypeError` here.
+   * finite number would corrupt every deadline (`"10" + 5`), so it is a `TypeError` here;
+   * one lower than an earlier reading (time must never go backwards) is a `RangeError`.
    */
   now(): number {
-    return checkReading(this.clock.now());
+    const reading = checkReading(this.clock.now());
+    if (reading < this.#lastReading) {
+      throw new RangeError(
+        `the scheduler's clock went backwards: clock.now() returned ${reading} after ${this.#lastReading} (a Clock must never go backwards)`,
+      );
+    }
+    this.#lastReading = reading;
+    return reading;
   }
 
   /**
@@ -724,7 +734,7 @@ export class Loop {
     // callbacks defer (nothing, normally) lands in the other one.
     const callbacks = this.#atIterationEnd;
     this.#atIterationEnd = this.#atIterationEndSpare;
-    for (let i = 0; i < callbacks.length; i++) (callbacks[i] as AtIterationEnd).atIterationEnd();
+    for (let i = 0; i < callbacks.length; i++) (callbacks[i] as AtIterationEnd)[AT_ITERATION_END]();
     callbacks.length = 0;
     this.#atIterationEndSpare = callbacks;
   }

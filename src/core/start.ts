@@ -9,7 +9,7 @@
  * pool, returning without calling `started` is an error of `start`, and cancelling the
  * starter cancels the child. After `started`, the child is an ordinary member of the pool.
  */
-import { checkFunction } from "../arguments.ts";
+import { checkFunction, functionName } from "../arguments.ts";
 import { CancelledError, GiambioError } from "../errors.ts";
 import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, refuseWait, wake, wakeWithError } from "./park.ts";
@@ -55,7 +55,7 @@ export function startIn<A extends unknown[], V>(
       }
       return value;
     };
-    start.task = pool.spawnNamed(fn.name, child, ...args) as TaskInternal;
+    start.task = pool.spawnNamed(functionName(fn), child, ...args) as TaskInternal;
     return start.outcome();
   } catch (error) {
     return Promise.reject(error);

@@ -15,7 +15,8 @@ import {
   formatEndpoint,
   parseConnectOptions,
 } from "./endpoint.ts";
-import { SocketStream } from "./stream.ts";
+import { openSocketStream, SocketStream } from "./stream.ts";
+import { SOCKET_CALLBACKS } from "./transport-symbols.ts";
 
 /**
  * Connects to `{ hostname, port }` or `{ unix: path }`, with TLS if `tls` is given, and
@@ -61,16 +62,16 @@ class ConnectAttempt implements Blocker {
     const { endpoint, tls } = plan;
     const unixPath = endpoint.kind === "unix" ? endpoint.path : null;
     const handler: SocketHandler<SocketStream, "uint8array"> = {
-      ...SocketStream.callbacks,
+      ...SocketStream[SOCKET_CALLBACKS],
       binaryType: "uint8array",
       open: (socket) => {
-        const stream = new SocketStream(socket, unixPath);
+        const stream = openSocketStream(socket, unixPath);
         socket.data = stream;
         this.#stream = stream;
         if (tls === false) this.#ready(stream);
       },
       close: (socket, error) => {
-        SocketStream.callbacks.close(socket, error);
+        SocketStream[SOCKET_CALLBACKS].close(socket, error);
         this.#fail(error ?? new Error("the connection closed before it was established"));
       },
       connectError: (_socket, error) => this.#fail(error),

@@ -1,6 +1,6 @@
 /**
  * The connections one `serve` is handling, and their graceful drain. On a shutdown request a
- * connection whose handler waits for the first byte of its next message (`readerIdle`)
+ * connection whose handler waits for the first byte of its next message (`READER_IDLE`)
  * is idle: its handler is cancelled at once, which closes it. A handler in the middle of a
  * message goes on; it is cancelled as soon as it next waits for a message, so a request in
  * flight gets its reply and the connection closes right after (Go's `Server.Shutdown`
@@ -10,6 +10,7 @@ import { currentTask } from "../core/context.ts";
 import { type Blocker, park, refuseWait, wake } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
 import type { SocketStream } from "./stream.ts";
+import { ON_READER_IDLE, READER_IDLE } from "./transport-symbols.ts";
 
 export class Connections implements Blocker {
   readonly external = false;
@@ -70,6 +71,6 @@ export class Connections implements Blocker {
 }
 
 function closeWhenIdle(stream: SocketStream, task: Task): void {
-  if (stream.readerIdle) task.cancel();
-  else stream.onReaderIdle = () => task.cancel();
+  if (stream[READER_IDLE]) task.cancel();
+  else stream[ON_READER_IDLE] = () => task.cancel();
 }

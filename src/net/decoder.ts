@@ -15,7 +15,7 @@
  * no frame. `LinesDecoder` uses it to skip the rest of a line it reported as too long, as
  * tokio's `LinesCodec` does, so the stream stays usable after the error.
  */
-import { checkInteger, checkOptions } from "../arguments.ts";
+import { checkInteger, checkOptions, isInstance } from "../arguments.ts";
 import { describe, GiambioError } from "../errors.ts";
 
 /** A frame and the number of bytes it used (at least 1). */
@@ -140,7 +140,13 @@ export class LengthPrefixedDecoder implements Decoder<Uint8Array> {
   constructor(options: LengthPrefixedDecoderOptions = {}) {
     const what = "new LengthPrefixedDecoder(options)";
     checkOptions(what, options, LENGTH_PREFIXED_OPTIONS, "{ lengthBytes: 2 }");
-    const lengthBytes = options.lengthBytes ?? 4;
+    // undefined means absent; null is never a default (a TypeError, like any non-number).
+    const lengthBytes = options.lengthBytes === undefined ? 4 : options.lengthBytes;
+    if (typeof lengthBytes !== "number") {
+      throw new TypeError(
+        `new LengthPrefixedDecoder({ lengthBytes }) must be 1, 2 or 4, got ${describe(lengthBytes)}`,
+      );
+    }
     if (lengthBytes !== 1 && lengthBytes !== 2 && lengthBytes !== 4) {
       throw new RangeError(
         `new LengthPrefixedDecoder({ lengthBytes }) must be 1, 2 or 4, got ${describe(lengthBytes)}`,
@@ -217,7 +223,8 @@ export class DelimiterDecoder implements Decoder<Uint8Array> {
 
   constructor(delimiter: Uint8Array | string, options: DelimiterDecoderOptions = {}) {
     const bytes = typeof delimiter === "string" ? utf8Encoder.encode(delimiter) : delimiter;
-    if (!(bytes instanceof Uint8Array)) {
+    // isInstance: a Proxy whose prototype trap throws gets this TypeError, not its own error.
+    if (!isInstance(bytes, Uint8Array)) {
       throw new TypeError(
         `new DelimiterDecoder(delimiter) must be a non-empty string or Uint8Array, got ${describe(delimiter)}`,
       );

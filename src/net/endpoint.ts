@@ -5,7 +5,7 @@
  * that name the address.
  */
 import type { TLSOptions } from "bun";
-import { checkInteger, checkKnownKeys, checkOptions } from "../arguments.ts";
+import { checkDuration, checkInteger, checkKnownKeys, checkOptions } from "../arguments.ts";
 import { describe } from "../errors.ts";
 import { type ProxyPlan, type ProxyProtocolOptions, parseProxyProtocol } from "./proxy-options.ts";
 
@@ -34,6 +34,12 @@ export interface ListenOptions extends SocketOptions {
   port?: number;
   /** Serve TLS with Bun's options: at least `cert` and `key`; `ca`, `requestCert`, ... */
   tls?: TLSOptions;
+  /**
+   * With `tls`: ms a client has to complete its TLS handshake (after the PROXY header, with
+   * `proxyProtocol`) before its connection is closed, unseen by any handler, and counted in
+   * `listener.handshakeErrors`. `Infinity`: no limit. Default 10000.
+   */
+  handshakeTimeout?: number;
   /** Let several listeners (in this or other processes) bind the same port (`SO_REUSEPORT`). */
   reusePort?: boolean;
   /**
@@ -64,6 +70,7 @@ const LISTEN_KEYS = [
   "port",
   "unix",
   "tls",
+  "handshakeTimeout",
   "reusePort",
   "backlog",
   "proxyProtocol",
@@ -100,11 +107,21 @@ const MAX_UNIX_PATH_BYTES = process.platform === "linux" ? 107 : 103;
 
 const DEFAULT_LISTEN_HOST = "0.0.0.0";
 const DEFAULT_BACKLOG = 128;
+/**
+ * A real client finishes its handshake in a few round trips; 10 s leaves a wide margin for a
+ * slow link and a loaded server, while a peer
+ * that never finishes holds a socket for 10 s, not for the listener's life. Go's
+ * `http.DefaultTransport` gives a handshake the same 10 s; nginx's `ssl_handshake_timeout`
+ * (60 s) is more lenient, towards clients nobody waits for.
+ */
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 /** The validated form of `ListenOptions`. */
 export interface ListenPlan {
   endpoint: Endpoint;
   tls: TLSOptions | undefined;
+  /** Ms, with `tls`; `Infinity` for no limit. */
+  handshakeTimeout: number;
   reusePort: boolean;
   backlog: number;
   proxyProtocol: ProxyPlan | null;
@@ -138,20 +155,36 @@ export function parseListenOptions(options: unknown): ListenPlan {
       );
     }
   }
-  const reusePort = o.reusePort ?? false;
+  let handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
+  if (o.handshakeTimeout !== undefined) {
+    handshakeTimeout = checkDuration("listen({ handshakeTimeout })", o.handshakeTimeout);
+    if (tls === undefined) {
+      throw new TypeError(
+        `listen({ handshakeTimeout }) limits the TLS handshake: it needs tls, got handshakeTimeout ${handshakeTimeout} without it`,
+      );
+    }
+  }
+  const reusePort = o.reusePort === undefined ? false : o.reusePort;
   if (typeof reusePort !== "boolean") {
     throw new TypeError(`listen({ reusePort }) must be a boolean, got ${describe(reusePort)}`);
   }
   const backlog =
     o.backlog === undefined ? DEFAULT_BACKLOG : checkInteger("listen({ backlog })", o.backlog, 1);
   const proxyProtocol = parseProxyProtocol(o.proxyProtocol);
-  return { endpoint, tls: tls as TLSOptions | undefined, reusePort, backlog, proxyProtocol };
+  return {
+    endpoint,
+    tls: tls as TLSOptions | undefined,
+    handshakeTimeout,
+    reusePort,
+    backlog,
+    proxyProtocol,
+  };
 }
 
 export function parseConnectOptions(options: unknown): ConnectPlan {
   const o = checkEndpointOptions("connect", options, CONNECT_KEYS);
   const endpoint = parseEndpoint("connect", o, 1, undefined);
-  const tls = o.tls ?? false;
+  const tls = o.tls === undefined ? false : o.tls;
   if (typeof tls !== "boolean" && (typeof tls !== "object" || tls === null || Array.isArray(tls))) {
     throw new TypeError(
       `connect({ tls }) must be true or Bun's TLS options (ca, serverName, ...), got ${describe(tls)}`,
@@ -246,7 +279,8 @@ function parseEndpoint(
     }
     return { kind: "unix", path: unix };
   }
-  const hostname = o.hostname ?? defaultHost;
+  // `null` is no request for the default (README, "Options"): only a missing hostname is.
+  const hostname = o.hostname === undefined ? defaultHost : o.hostname;
   if (typeof hostname !== "string" || hostname === "") {
     throw new TypeError(
       `${fn}({ hostname }) must be a non-empty host name or IP address, got ${describe(hostname)}`,

@@ -16,9 +16,11 @@ import {
   type ListenPlan,
   parseListenOptions,
 } from "./endpoint.ts";
+import { PreAcceptDeadlines } from "./pre-accept-deadlines.ts";
 import { HeaderReader, proxyCallbacks } from "./proxy-listener.ts";
-import { type ServeOptions, serveListener } from "./serve-loop.ts";
-import { SocketStream } from "./stream.ts";
+import { type ListenerCounts, type ServeOptions, serveListener } from "./serve-loop.ts";
+import { openSocketStream, SocketStream } from "./stream.ts";
+import { SOCKET_CALLBACKS } from "./transport-symbols.ts";
 import type { WorkerOptions } from "./workers.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
@@ -28,7 +30,7 @@ const NO_MORE_CONNECTIONS: IteratorResult<SocketStream> = { done: true, value: u
 
 /**
  * Starts listening. `{ hostname?, port }` (hostname defaults to `"0.0.0.0"`, `port: 0`
- * picks a free port) or `{ unix: path }`, plus `tls`, `reusePort` and `backlog`. The listener
+ * picks a free port) or `{ unix: path }`, plus `tls` (with `handshakeTimeout`), `reusePort` and `backlog`. The listener
  * is bound when the promise resolves. A failure to bind (address in use, ...) rejects with an
  * error naming the address, with Bun's `code` (`EADDRINUSE`, ...).
  */
@@ -68,12 +70,25 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   readonly #acceptors: Task[] = [];
   #refused = 0;
   #broken = 0;
+  /** `serve`'s access to the two counts (see `ListenerCounts`); not part of `Listener`. */
+  readonly #counts: ListenerCounts = {
+    refuse: (stream) => {
+      this.#refused++;
+      void stream.close();
+    },
+    countBroken: () => {
+      this.#broken++;
+    },
+  };
   #proxyHeaderErrors = 0;
+  #handshakeErrors = 0;
   #closed = false;
-  /** With proxyProtocol: connections still reading their header (or TLS handshake after it). */
-  readonly #headerReaders = new Set<HeaderReader>();
+  /** With proxyProtocol: connections still reading their header, and their time limit. */
+  readonly #headerReaders: PreAcceptDeadlines<HeaderReader>;
+  /** With tls and proxyProtocol: connections in their TLS handshake after the header. */
+  readonly #tlsHeaderReaders: PreAcceptDeadlines<HeaderReader>;
   /** With tls (no proxyProtocol): connections still in their handshake, not yet arrived. */
-  readonly #handshaking = new Set<Socket<SocketStream>>();
+  readonly #handshaking: PreAcceptDeadlines<Socket<SocketStream>>;
 
   /** Not for users: `listen()` creates listeners (a `TypeError` otherwise). */
   constructor(token: typeof FROM_LISTEN, plan: ListenPlan) {
@@ -84,33 +99,50 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const unixPath = endpoint.kind === "unix" ? endpoint.path : null;
     // PROXY protocol: the header comes before TLS, which its reader starts itself.
     const tls = proxyProtocol === null ? plan.tls : undefined;
+    this.#headerReaders = new PreAcceptDeadlines(proxyProtocol?.timeout ?? Infinity, (reader) =>
+      reader.headerTimedOut(),
+    );
+    this.#tlsHeaderReaders = new PreAcceptDeadlines(plan.handshakeTimeout, (reader) =>
+      reader.handshakeTimedOut(),
+    );
+    this.#handshaking = new PreAcceptDeadlines(plan.handshakeTimeout, (socket) => {
+      this.#handshakeErrors++;
+      socket.terminate();
+    });
     const headers = proxyProtocol && {
       plan: proxyProtocol,
       tls: plan.tls,
       unixPath,
       arrived: (s: SocketStream) => this.#arrived(s),
       rejected: () => this.#proxyHeaderErrors++,
-      pending: this.#headerReaders,
+      handshakeFailed: () => this.#handshakeErrors++,
+      headerDeadlines: this.#headerReaders,
+      handshakeDeadlines: this.#tlsHeaderReaders,
     };
     const handler: SocketHandler<SocketStream, "uint8array"> = {
-      ...(headers ? proxyCallbacks : SocketStream.callbacks),
+      ...(headers ? proxyCallbacks : SocketStream[SOCKET_CALLBACKS]),
       binaryType: "uint8array",
       open: (socket) => {
         if (headers) (socket as Socket<unknown>).data = new HeaderReader(socket, headers);
-        else socket.data = new SocketStream(socket, unixPath);
+        else socket.data = openSocketStream(socket, unixPath);
         if (tls === undefined && !headers) this.#arrived(socket.data);
         else if (tls !== undefined) this.#handshaking.add(socket);
       },
     };
     if (tls !== undefined) {
       handler.handshake = (socket, success) => {
-        this.#handshaking.delete(socket);
+        // Not pending: this listener terminated it (time limit, close), which Bun reports
+        // as a failed handshake; the time limit counted it already.
+        if (!this.#handshaking.delete(socket)) return;
         if (success) this.#arrived(socket.data);
-        else socket.terminate();
+        else {
+          this.#handshakeErrors++;
+          socket.terminate();
+        }
       };
       handler.close = (socket, error) => {
         this.#handshaking.delete(socket);
-        SocketStream.callbacks.close(socket, error);
+        SocketStream[SOCKET_CALLBACKS].close(socket, error);
       };
     }
     // binaryType "uint8array" hands `data` a Uint8Array; Bun's option types assume Buffer.
@@ -189,7 +221,7 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     handler: (stream: SocketStream) => unknown,
     options?: Omit<ServeOptions, keyof WorkerOptions>, // workers listen themselves: serve() takes them
   ): Promise<void> {
-    return serveListener(this, handler, options);
+    return serveListener(this, this.#counts, handler, options);
   }
 
   /**
@@ -207,11 +239,10 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
       wakeWithError(task, new ResourceClosedError(`accept() on ${this}: the listener was closed`));
     }
     for (const stream of this.#queue.splice(0)) void stream.close();
-    // Not yet arrived either: without this they would stay open until their header timeout.
-    for (const reader of [...this.#headerReaders]) reader.abandon();
-    // A peer that never finishes its TLS handshake would keep the process alive after a drain.
-    for (const socket of [...this.#handshaking]) socket.terminate();
-    this.#handshaking.clear();
+    // Not yet arrived either: without this they would stay open until their time limit.
+    for (const reader of this.#headerReaders.drain()) reader.abandon();
+    for (const reader of this.#tlsHeaderReaders.drain()) reader.abandon();
+    for (const socket of this.#handshaking.drain()) socket.terminate();
     return CLOSED;
   }
 
@@ -256,22 +287,19 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
   }
 
   /**
+   * Connections closed before any handler saw them because their TLS handshake failed or did
+   * not succeed within `handshakeTimeout`.
+   */
+  get handshakeErrors(): number {
+    return this.#handshakeErrors;
+  }
+
+  /**
    * Connections `serve` ended because their peer reset, vanished or stopped in the middle of
    * a message (see `ServeOptions.onError`), while the server went on.
    */
   get brokenConnections(): number {
     return this.#broken;
-  }
-
-  /** @internal `serve` ended a connection whose peer broke or left. */
-  countBrokenConnection(): void {
-    this.#broken++;
-  }
-
-  /** @internal Closes a connection nobody will handle, and counts it. */
-  refuse(stream: SocketStream): void {
-    this.#refused++;
-    void stream.close();
   }
 
   toString(): string {
@@ -298,6 +326,6 @@ export class Listener implements Blocker, AsyncDisposable, AsyncIterable<SocketS
     const acceptor = this.#acceptors.shift();
     if (acceptor !== undefined) wake(acceptor, stream);
     else if (this.#queue.length < this.#backlog) this.#queue.push(stream);
-    else this.refuse(stream);
+    else this.#counts.refuse(stream);
   }
 }

@@ -31,6 +31,7 @@ import type { Decoder } from "./decoder.ts";
 import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
+import { PAUSE_READING, RESUME_READING } from "./transport-symbols.ts";
 
 /** Options of `memoryStreamPair()`. */
 export interface MemoryStreamOptions {
@@ -72,12 +73,16 @@ export function memoryStreamPair(options?: MemoryStreamOptions): [MemoryStream, 
     }
   }
   const id = ++pairs;
-  const a = new MemoryStream(`memory:${id}/a`, bufferSize, split);
-  const b = new MemoryStream(`memory:${id}/b`, bufferSize, split);
-  a.connect(b);
-  b.connect(a);
+  const a = new MemoryStream(FROM_PAIR, `memory:${id}/a`, bufferSize, split);
+  const b = new MemoryStream(FROM_PAIR, `memory:${id}/b`, bufferSize, split);
+  link(a, b);
   return [a, b];
 }
+
+/** Only `memoryStreamPair` makes streams: the class is exported for types and `instanceof`. */
+const FROM_PAIR = Symbol("memoryStreamPair()");
+/** Joins two new ends; set by the class so that the peer field stays private to it. */
+let link: (a: MemoryStream, b: MemoryStream) => void;
 
 /** One end of a `memoryStreamPair()`. */
 export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
@@ -100,16 +105,28 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
   #closed = false;
 
   /** @internal Made by `memoryStreamPair`. */
-  constructor(name: string, bufferSize: number, split: (() => number) | null) {
+  constructor(
+    token: typeof FROM_PAIR,
+    name: string,
+    bufferSize: number,
+    split: (() => number) | null,
+  ) {
+    if (token !== FROM_PAIR) {
+      throw new TypeError(
+        "new MemoryStream() is not public: call memoryStreamPair(options) to get a pair of streams",
+      );
+    }
     this.#name = name;
     this.#bufferSize = bufferSize;
     this.#split = split;
     this.#receiver = new Receiver(this, false, bufferSize);
   }
 
-  /** @internal */
-  connect(peer: MemoryStream): void {
-    this.#peerStream = peer;
+  static {
+    link = (a, b) => {
+      a.#peerStream = b;
+      b.#peerStream = a;
+    };
   }
 
   get peer(): string {
@@ -246,12 +263,12 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
   }
 
   /** @internal ReceiveTransport: this stream's buffer is full; the peer's sends wait. */
-  pauseReading(): void {
+  [PAUSE_READING](): void {
     this.#readPaused = true;
   }
 
   /** @internal The reader made room: the peer's waiting `sendAll` goes on. */
-  resumeReading(): void {
+  [RESUME_READING](): void {
     this.#readPaused = false;
     const writer = (this.#peerStream as MemoryStream).#writer;
     if (writer !== null) wake(writer);

@@ -11,10 +11,12 @@
 import type { Socket, TLSOptions } from "bun";
 import { type AddressRange, inRange, parseIp } from "./address-ranges.ts";
 import { formatAddress } from "./endpoint.ts";
+import type { PreAcceptDeadlines } from "./pre-accept-deadlines.ts";
 import type { ProxyPlan } from "./proxy-options.ts";
 import { type ProxyHeader, parseProxyHeader } from "./proxy-protocol.ts";
-import { SocketStream } from "./stream.ts";
+import { openSocketStream, SocketStream } from "./stream.ts";
 import { TlsAfterHeader } from "./tls-after-header.ts";
+import { SOCKET_CALLBACKS } from "./transport-symbols.ts";
 
 /** The biggest header: v2's 16 bytes plus a 16-bit length. */
 const MAX_HEADER = 16 + 0xffff;
@@ -28,8 +30,12 @@ export interface HeaderReaderContext {
   arrived(stream: SocketStream): void;
   /** A connection was closed for its header (or its peer); count it. */
   rejected(): void;
-  /** The connections still on their way to the listener (header or TLS handshake). */
-  readonly pending: Set<HeaderReader>;
+  /** A connection's TLS handshake (after its header) failed or ran out of time; count it. */
+  handshakeFailed(): void;
+  /** The connections still reading their header, under `proxyProtocol.timeout`. */
+  readonly headerDeadlines: PreAcceptDeadlines<HeaderReader>;
+  /** The connections in their TLS handshake after the header, under `handshakeTimeout`. */
+  readonly handshakeDeadlines: PreAcceptDeadlines<HeaderReader>;
 }
 
 /** A connection before its header: collects bytes until `parseProxyHeader` has one. */
@@ -37,8 +43,8 @@ export class HeaderReader {
   readonly #socket: Socket<unknown>;
   readonly #context: HeaderReaderContext;
   #buffered: Uint8Array = new Uint8Array(0);
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #done = false;
+  #handshakeFailedOnce = false;
   /** After a TLS header: the TLS session that now owns the socket's bytes. */
   #tls: TlsAfterHeader | null = null;
   /** The real peer, captured at open: Bun reports undefined once the peer has gone. */
@@ -60,8 +66,7 @@ export class HeaderReader {
       this.#reject();
       return;
     }
-    context.pending.add(this);
-    this.#timer = setTimeout(() => this.#reject(), context.plan.timeout);
+    context.headerDeadlines.add(this);
   }
 
   /** Bytes from the socket: header bytes, then (TLS) ciphertext for the TLS session. */
@@ -85,7 +90,7 @@ export class HeaderReader {
       return;
     }
     this.#done = true;
-    clearTimeout(this.#timer);
+    this.#context.headerDeadlines.delete(this);
     this.#buffered = new Uint8Array(0);
     this.#accept(header, bytes.subarray(header.length));
   }
@@ -101,9 +106,8 @@ export class HeaderReader {
   }
 
   closed(): void {
-    clearTimeout(this.#timer);
     this.#done = true;
-    this.#context.pending.delete(this);
+    this.#forget();
     this.#tls?.rawClosed();
   }
 
@@ -112,10 +116,32 @@ export class HeaderReader {
    * listener closes the connections nobody accepted (not counted as a header error).
    */
   abandon(): void {
-    clearTimeout(this.#timer);
     this.#done = true;
-    this.#context.pending.delete(this);
+    this.#forget();
     this.#socket.terminate();
+  }
+
+  /** `proxyProtocol.timeout` passed before a whole header came. */
+  headerTimedOut(): void {
+    this.#reject();
+  }
+
+  /** `handshakeTimeout` passed before the TLS handshake after the header succeeded. */
+  handshakeTimedOut(): void {
+    this.#handshakeFailed();
+  }
+
+  #handshakeFailed(): void {
+    if (this.#tls === null || this.#tls.secure || this.#handshakeFailedOnce) return;
+    this.#handshakeFailedOnce = true; // counted once: the timeout and the TLS error may both come
+    this.#forget();
+    this.#context.handshakeFailed();
+    this.#tls.terminate();
+  }
+
+  #forget(): void {
+    this.#context.headerDeadlines.delete(this);
+    this.#context.handshakeDeadlines.delete(this);
   }
 
   #accept(header: ProxyHeader, rest: Uint8Array): void {
@@ -138,31 +164,35 @@ export class HeaderReader {
           };
     const { tls, unixPath } = this.#context;
     if (tls !== undefined) {
-      this.#tls = new TlsAfterHeader(this.#socket, tls, (socket) => {
-        const stream = new SocketStream(socket, unixPath, proxied);
-        socket.data = stream;
-        this.#context.pending.delete(this);
-        this.#context.arrived(stream);
-      });
+      this.#context.handshakeDeadlines.add(this);
+      this.#tls = new TlsAfterHeader(
+        this.#socket,
+        tls,
+        (socket) => {
+          const stream = openSocketStream(socket, unixPath, proxied);
+          socket.data = stream;
+          this.#context.handshakeDeadlines.delete(this);
+          this.#context.arrived(stream);
+        },
+        () => this.#handshakeFailed(),
+      );
       if (rest.length > 0) this.#tls.receive(rest);
       return;
     }
-    const stream = new SocketStream(this.#socket as Socket<SocketStream>, unixPath, proxied);
+    const stream = openSocketStream(this.#socket as Socket<SocketStream>, unixPath, proxied);
     this.#socket.data = stream;
     if (rest.length > 0)
-      SocketStream.callbacks.data(
+      SocketStream[SOCKET_CALLBACKS].data(
         this.#socket as Socket<SocketStream>,
         rest as Uint8Array<ArrayBuffer>,
       );
-    this.#context.pending.delete(this);
     this.#context.arrived(stream);
   }
 
   #reject(): void {
     if (this.#done) return;
     this.#done = true;
-    clearTimeout(this.#timer);
-    this.#context.pending.delete(this);
+    this.#forget();
     this.#context.rejected();
     this.#socket.terminate();
   }
@@ -180,7 +210,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-type Callbacks = typeof SocketStream.callbacks;
+type Callbacks = (typeof SocketStream)[typeof SOCKET_CALLBACKS];
 
 /**
  * @internal The stream callbacks of a PROXY listener: while `socket.data` is a
@@ -190,25 +220,25 @@ export const proxyCallbacks: Callbacks = {
   data: (socket, chunk) => {
     const data: unknown = socket.data;
     if (data instanceof HeaderReader) data.receive(chunk);
-    else SocketStream.callbacks.data(socket, chunk);
+    else SocketStream[SOCKET_CALLBACKS].data(socket, chunk);
   },
   drain: (socket) => {
     const data: unknown = socket.data;
     if (data instanceof HeaderReader) data.drained();
-    else SocketStream.callbacks.drain(socket);
+    else SocketStream[SOCKET_CALLBACKS].drain(socket);
   },
   end: (socket) => {
     const data: unknown = socket.data;
     if (data instanceof HeaderReader) data.ended();
-    else SocketStream.callbacks.end(socket);
+    else SocketStream[SOCKET_CALLBACKS].end(socket);
   },
   close: (socket, error) => {
     const data: unknown = socket.data;
     if (data instanceof HeaderReader) data.closed();
-    else SocketStream.callbacks.close(socket, error);
+    else SocketStream[SOCKET_CALLBACKS].close(socket, error);
   },
   error: (socket, error) => {
     const data: unknown = socket.data;
-    if (!(data instanceof HeaderReader)) SocketStream.callbacks.error(socket, error);
+    if (!(data instanceof HeaderReader)) SocketStream[SOCKET_CALLBACKS].error(socket, error);
   },
 };

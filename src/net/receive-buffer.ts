@@ -54,7 +54,15 @@ export class ReceiveBuffer {
   /** Exactly `n` bytes (`n <= size`) from the front; copies only when they span chunks. */
   takeExactly(n: number): Uint8Array {
     const chunk = this.#chunks[this.#first];
-    if (chunk === undefined || chunk.length - this.#offset >= n) return this.take(n);
+    if (chunk === undefined) return EMPTY;
+    const offset = this.#offset;
+    if (chunk.length - offset > n) {
+      // Within the first chunk, with bytes after it (a burst of small frames).
+      this.#offset = offset + n;
+      this.size -= n;
+      return chunk.subarray(offset, offset + n);
+    }
+    if (chunk.length - offset === n) return this.take(n);
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
@@ -135,6 +143,18 @@ export class ReceiveBuffer {
   indexOf(delimiter: Uint8Array, from: number): number {
     const lead = delimiter[0] as number;
     const chunks = this.#chunks;
+    if (this.#first === chunks.length - 1) {
+      // One chunk (the usual case: a burst of small frames): no boundaries to look across.
+      const chunk = chunks[this.#first] as Uint8Array;
+      const start = this.#offset;
+      const last = chunk.length - delimiter.length;
+      let at = chunk.indexOf(lead, start + from);
+      while (at !== -1 && at <= last) {
+        if (matchesIn(chunk, at, delimiter)) return at - start;
+        at = chunk.indexOf(lead, at + 1);
+      }
+      return -1;
+    }
     let base = 0; // position of the first unread byte of chunk i
     for (let i = this.#first; i < chunks.length; i++) {
       const chunk = chunks[i] as Uint8Array;
@@ -196,4 +216,10 @@ export class ReceiveBuffer {
       this.#chunks[this.#first - 1] = EMPTY;
     }
   }
+}
+
+/** `delimiter` is at `at` in `chunk` (which has room for it there). */
+function matchesIn(chunk: Uint8Array, at: number, delimiter: Uint8Array): boolean {
+  for (let d = 1; d < delimiter.length; d++) if (chunk[at + d] !== delimiter[d]) return false;
+  return true;
 }

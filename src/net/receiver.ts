@@ -22,7 +22,7 @@
  * Nothing is consumed until a whole answer is there, so a read cancelled while it waits
  * leaves every byte in the buffer for the next read.
  */
-import { checkInteger, checkOptions, hasMethod } from "../arguments.ts";
+import { checkInteger, checkOptions, hasMethod, isInstance } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, parkChecked, refuseWait, wake, wakeWithError } from "../core/park.ts";
 import type { Task } from "../core/task.ts";
@@ -42,6 +42,7 @@ import {
 } from "./decoder.ts";
 import { raisedByPeerOf } from "./peer-errors.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
+import { PAUSE_READING, RESUME_READING } from "./transport-symbols.ts";
 
 /**
  * Unread bytes above which a stream stops reading from its transport until the handler has
@@ -78,9 +79,9 @@ const encoder = new TextEncoder();
 /** What a `Receiver` asks of the transport under it. */
 export interface ReceiveTransport {
   /** Stop delivering chunks (read backpressure). */
-  pauseReading(): void;
+  [PAUSE_READING](): void;
   /** Deliver chunks again. */
-  resumeReading(): void;
+  [RESUME_READING](): void;
   /** The stream, for messages: `SocketStream(127.0.0.1:5000)`. */
   toString(): string;
 }
@@ -162,7 +163,7 @@ export class Receiver implements Blocker {
     }
     if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
       this.#paused = true;
-      this.#transport.pauseReading();
+      this.#transport[PAUSE_READING]();
     }
   }
 
@@ -302,7 +303,7 @@ export class Receiver implements Blocker {
   async #receiveExactlySlow(task: Task, n: number): Promise<Uint8Array> {
     this.#beginWait(task);
     try {
-      while (this.#buffer.size < n) await this.#moreBytes(task, n, `receiveExactly(${n})`);
+      while (this.#buffer.size < n) await this.#moreBytes(task, n, null);
       return this.#takeExactly(n);
     } finally {
       this.#endWait(task);
@@ -352,12 +353,11 @@ export class Receiver implements Blocker {
     max: number,
     delimiter: Uint8Array | string,
   ): Promise<Uint8Array> {
-    const what = `receiveUntil(${describe(delimiter)}, ${max})`;
     this.#beginWait(task);
     try {
       for (;;) {
         const from = Math.max(0, this.#buffer.size - needle.length + 1);
-        await this.#moreBytes(task, max, what);
+        await this.#moreBytes(task, max, delimiter);
         const end = this.#findDelimiter(needle, from, max, delimiter);
         if (end !== -1) return this.#takeExactly(end);
       }
@@ -593,16 +593,21 @@ export class Receiver implements Blocker {
       this.#highWaterMark = this.#baseHighWaterMark;
       if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
         this.#paused = true;
-        this.#transport.pauseReading();
+        this.#transport[PAUSE_READING]();
       }
     }
   }
 
-  /** A slow-path read needs more than is buffered: wait for it, or fail if none can come. */
-  #moreBytes(task: Task, want: number, what: string): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError(what));
+  /**
+   * A slow-path read needs more than is buffered: wait for it, or fail if none can come.
+   * `delimiter`: receiveUntil's (`want` is its maxBytes), or null for receiveExactly(want);
+   * the call's name is built only for an error (describing a delimiter is a JSON.stringify).
+   */
+  #moreBytes(task: Task, want: number, delimiter: Uint8Array | string | null): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError(slowReadName(want, delimiter)));
     if (this.#broken !== null) return Promise.reject(this.#broken());
     if (this.#eof) {
+      const what = slowReadName(want, delimiter);
       const got = this.#buffer.size;
       return Promise.reject(
         raisedByPeerOf(
@@ -639,7 +644,7 @@ export class Receiver implements Blocker {
 
   #resume(): void {
     this.#paused = false;
-    this.#transport.resumeReading();
+    this.#transport[RESUME_READING]();
   }
 
   /** EOF or a broken connection: wake a parked reader, since no more bytes will come. */
@@ -660,13 +665,21 @@ export class Receiver implements Blocker {
   }
 }
 
+/** The call a slow-path read is, for its errors: `receiveUntil("\r\n", 65536)`, `receiveExactly(8)`. */
+function slowReadName(want: number, delimiter: Uint8Array | string | null): string {
+  return delimiter === null
+    ? `receiveExactly(${want})`
+    : `receiveUntil(${describe(delimiter)}, ${want})`;
+}
+
 function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {
   return frame === undefined ? END_OF_STREAM : { done: false, value: frame };
 }
 
 function delimiterBytes(what: string, delimiter: unknown): Uint8Array {
   const bytes = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
-  if (!(bytes instanceof Uint8Array)) {
+  // isInstance: a Proxy whose prototype trap throws gets this TypeError, not its own error.
+  if (!isInstance(bytes, Uint8Array)) {
     throw new TypeError(
       `${what} must be a non-empty string or Uint8Array, got ${describe(delimiter)}`,
     );

@@ -2,6 +2,7 @@
  * The argument of `sendAll`, checked and as bytes: shared by every stream so that they
  * accept and refuse the same things.
  */
+import { isInstance } from "../arguments.ts";
 import { describe } from "../errors.ts";
 
 const encoder = new TextEncoder();
@@ -9,7 +10,8 @@ const encoder = new TextEncoder();
 /** `data` as bytes (a string is UTF-8 encoded); throws a `TypeError` for anything else. */
 export function sendData(data: unknown): Uint8Array {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  if (!(bytes instanceof Uint8Array)) {
+  // isInstance: a Proxy whose prototype trap throws gets this TypeError, not its own error.
+  if (!isInstance(bytes, Uint8Array)) {
     throw new TypeError(`sendAll(data) must be a Uint8Array or a string, got ${describe(data)}`);
   }
   // A view over a transferred (detached) buffer reads as empty: refuse it rather than send

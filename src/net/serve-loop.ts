@@ -4,7 +4,7 @@
  * handler is a child task of that pool, so cancelling the serve reaches every handler, and
  * the serve does not return while any handler runs.
  */
-import { checkDuration, checkFunction, checkInteger, checkKnownKeys } from "../arguments.ts";
+import { checkDuration, checkFunction, checkInteger, checkKeys, optionKeys } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, withPool } from "../core/pool.ts";
@@ -65,9 +65,20 @@ export const SERVE_WITH_WORKERS_KEYS = [...SERVE_KEYS, "workers", "workerPolicy"
 
 type Handler = (stream: SocketStream) => unknown;
 
+/**
+ * What `serve` does to its listener beyond the public API: close and count a connection
+ * nobody will handle, count one whose peer broke or left. Handed over by the listener, so
+ * that users cannot reach it through `Listener`.
+ */
+export interface ListenerCounts {
+  refuse(stream: SocketStream): void;
+  countBroken(): void;
+}
+
 /** @internal `listener.serve(handler, options)`. */
 export async function serveListener(
   listener: Listener,
+  counts: ListenerCounts,
   handler: Handler,
   options: ServeOptions | undefined,
 ): Promise<void> {
@@ -93,7 +104,7 @@ export async function serveListener(
           throw error;
         }
         if (connections.active >= maxConnections) {
-          listener.refuse(stream);
+          counts.refuse(stream);
           continue;
         }
         pool.spawnNamed(
@@ -102,7 +113,7 @@ export async function serveListener(
           stream,
           handler,
           policy,
-          listener,
+          counts,
           connections,
         );
       }
@@ -126,7 +137,7 @@ async function handleConnection(
   stream: SocketStream,
   handler: Handler,
   policy: ErrorPolicy,
-  listener: Listener,
+  counts: ListenerCounts,
   connections: Connections,
 ): Promise<void> {
   connections.add(stream, currentTask());
@@ -139,7 +150,7 @@ async function handleConnection(
       await onError(error, stream);
     } else if (isPeerErrorOf(error, stream)) {
       // The peer reset or vanished: that ends its connection, never the server.
-      listener.countBrokenConnection();
+      counts.countBroken();
       onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
     } else {
       throw error;
@@ -160,16 +171,18 @@ export function checkServeOptionKeys(
   accepted: readonly string[] = SERVE_KEYS,
 ): void {
   if (options === undefined) return;
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new TypeError(`${call} must get an object, got ${describe(options)}`);
-  }
+  // Not a bag (an array, a class instance, a Proxy whose traps throw): checkOptions' error.
+  const keys = optionKeys(call, options, "{ maxConnections: 100 }");
   // The type lets listener.serve take WorkerOptions (ServeOptions includes them): say why not.
-  if (!accepted.includes("workers") && ("workers" in options || "workerPolicy" in options)) {
+  if (
+    !accepted.includes("workers") &&
+    (keys.includes("workers") || keys.includes("workerPolicy"))
+  ) {
     throw new TypeError(
       `${call} cannot take { workers } or { workerPolicy }: each worker process listens itself; call serve(listenOptions, handler, { workers }) instead`,
     );
   }
-  checkKnownKeys(call, options, accepted);
+  checkKeys(call, keys, accepted);
 }
 
 /** Checks `serve`'s handler and options; returns the options with their defaults. */
@@ -184,7 +197,7 @@ export function checkServeArguments(
     options?.maxConnections === undefined
       ? Number.POSITIVE_INFINITY
       : checkInteger("serve({ maxConnections })", options.maxConnections, 1, true);
-  const onError = options?.onError ?? "propagate";
+  const onError = options?.onError === undefined ? "propagate" : options.onError;
   if (onError !== "propagate" && typeof onError !== "function") {
     throw new TypeError(
       `serve({ onError }) must be "propagate" or a function (error, stream) => void, got ${describe(onError)}`,

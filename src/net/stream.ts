@@ -32,7 +32,8 @@
  *   (`socket.shutdown()`) follows when it drains;
  * - `eof-sent` — the FIN was sent;
  * - `cancelled` — a `sendAll` was cancelled midway: the rest was dropped;
- * - `broken` — a write failed or Bun reported the connection broken (`#brokenBy` says why).
+ * - `broken` — a write failed or Bun reported the connection broken (`#brokenBy` says why);
+ *   `sendAll` and `sendEof` reject with `BrokenResourceError`, `close()` still succeeds.
  * Only `open` moves to another state, except `eof-queued` → `eof-sent`; `close()` is
  * orthogonal (`#closed`, which also ends receiving).
  *
@@ -63,6 +64,7 @@
 import type { Socket, SocketHandler } from "bun";
 import { currentTask, maybeCurrentTask } from "../core/context.ts";
 import {
+  AT_ITERATION_END,
   type AtIterationEnd,
   currentIteration,
   deferToIterationEnd,
@@ -89,6 +91,14 @@ import { Outbox, Written } from "./outbox.ts";
 import { raisedByPeerOf } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
+import {
+  HELD_BYTES,
+  ON_READER_IDLE,
+  PAUSE_READING,
+  READER_IDLE,
+  RESUME_READING,
+  SOCKET_CALLBACKS,
+} from "./transport-symbols.ts";
 
 /** The sending side's state (see the table above). */
 type SendState = "open" | "eof-queued" | "eof-sent" | "cancelled" | "broken";
@@ -102,6 +112,9 @@ const SENT: Promise<void> = Promise.resolve();
  * pin a file descriptor (and memory) for ever. 5 s is nginx's `lingering_timeout` default.
  */
 const CLOSE_LINGER_MS = 5000;
+
+/** Only the library makes streams (`openSocketStream`): `new SocketStream()` is a TypeError. */
+const FROM_OPEN = Symbol("openSocketStream()");
 
 /** The Bun socket callbacks every stream shares (`socket.data` is the stream). */
 type StreamCallbacks = Required<
@@ -151,15 +164,18 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /** Tasks in `close()` waiting for a `sendAll` of another task to flush; null otherwise. */
   #closers: Task[] | null = null;
 
-  /**
-   * @internal Created by `listen`/`connect` in Bun's `open` callback. `proxied`: the client a
-   * PROXY protocol header named, reported instead of the socket's own peer.
-   */
+  /** Not for users: `connect`, `listener.accept` and `serve` give streams (a `TypeError` otherwise). */
   constructor(
+    token: typeof FROM_OPEN,
     socket: Socket<SocketStream>,
     unixPath: string | null,
-    proxied?: { address: string; port: number; peer: string },
+    proxied?: ProxiedPeer,
   ) {
+    if (token !== FROM_OPEN) {
+      throw new TypeError(
+        "new SocketStream() is not public: connect(), listener.accept() and serve() give streams",
+      );
+    }
     this.#socket = socket;
     this.#outbox = new Outbox(socket);
     if (unixPath !== null) {
@@ -183,7 +199,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   }
 
   /** @internal Bun callbacks for every stream socket; `listen`/`connect` add `open`. */
-  static readonly callbacks: StreamCallbacks = {
+  static readonly [SOCKET_CALLBACKS]: StreamCallbacks = {
     data: (socket, chunk) => socket.data.#onData(chunk),
     drain: (socket) => socket.data.#onDrain(),
     end: (socket) => socket.data.#onEnd(),
@@ -276,17 +292,17 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   }
 
   /** @internal Bytes this stream holds in memory: received and unread, plus accepted and unsent. */
-  get heldBytes(): number {
+  get [HELD_BYTES](): number {
     return this.#receiver.buffered + this.#outbox.size;
   }
 
   /** @internal The reader is parked waiting for the first byte of a message. */
-  get readerIdle(): boolean {
+  get [READER_IDLE](): boolean {
     return this.#receiver.readerIdle;
   }
 
-  /** @internal Called as the reader starts to wait idle (see `readerIdle`): a graceful drain. */
-  set onReaderIdle(callback: (() => void) | null) {
+  /** @internal Called as the reader starts to wait idle (see `READER_IDLE`): a graceful drain. */
+  set [ON_READER_IDLE](callback: (() => void) | null) {
     this.#receiver.onIdle = callback;
   }
 
@@ -340,7 +356,8 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /**
    * Half-closes the connection: tells the peer no more data will come (TCP FIN) while
    * receiving goes on. Later `sendAll` calls reject with `ResourceClosedError`; calling it
-   * again does nothing. A cancellation point.
+   * again does nothing. A cancellation point. Rejects with `BrokenResourceError` once the
+   * sending side is broken (a failed write, a reset), `ResourceClosedError` after `close()`.
    */
   sendEof(): Promise<void> {
     let task: Task;
@@ -353,6 +370,8 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     }
     const cancelled = checkCancelled(task);
     if (cancelled !== null) return cancelled;
+    // As trio: no FIN can be sent on a broken connection (this also reports any lost bytes).
+    if (this.#send === "broken") return Promise.reject(this.#brokenError());
     if (this.#send === "open") {
       this.#send = "eof-queued";
       // What sendAll accepted goes out first; the FIN follows once the outbox is empty.
@@ -452,12 +471,12 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   }
 
   /** @internal ReceiveTransport: read backpressure. */
-  pauseReading(): void {
+  [PAUSE_READING](): void {
     if (!this.#socketClosed) this.#socket.pause();
   }
 
   /** @internal */
-  resumeReading(): void {
+  [RESUME_READING](): void {
     if (!this.#socketClosed) this.#socket.resume();
   }
 
@@ -466,7 +485,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   }
 
   /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
-  atIterationEnd(): void {
+  [AT_ITERATION_END](): void {
     if (!this.#outbox.deferred || this.#socketClosed) return;
     this.#afterWrite(this.#outbox.atIterationEnd());
   }
@@ -656,4 +675,23 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
 
 function ignoreCancelled(error: unknown): void {
   if (!(error instanceof CancelledError)) throw error;
+}
+
+/** The client a PROXY protocol header named, reported instead of the socket's own peer. */
+export interface ProxiedPeer {
+  address: string;
+  port: number;
+  peer: string;
+}
+
+/**
+ * @internal The stream of a socket Bun has opened: for `listen`/`connect` (in Bun's `open`
+ * callback), the PROXY protocol reader, and tests over a fake socket.
+ */
+export function openSocketStream(
+  socket: Socket<SocketStream>,
+  unixPath: string | null,
+  proxied?: ProxiedPeer,
+): SocketStream {
+  return new SocketStream(FROM_OPEN, socket, unixPath, proxied);
 }

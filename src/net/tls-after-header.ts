@@ -16,6 +16,7 @@ import { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import type { Socket, TLSOptions } from "bun";
 import { SocketStream } from "./stream.ts";
+import { SOCKET_CALLBACKS } from "./transport-symbols.ts";
 
 export class TlsAfterHeader {
   /** The stream (set by whoever makes it in `onSecure`), as on a Bun socket. */
@@ -40,6 +41,7 @@ export class TlsAfterHeader {
     raw: Socket<unknown>,
     tls: TLSOptions,
     onSecure: (socket: Socket<SocketStream>) => void,
+    onHandshakeError: () => void,
   ) {
     this.#raw = raw;
     this.remoteAddress = raw.remoteAddress;
@@ -69,7 +71,7 @@ export class TlsAfterHeader {
       } as never,
     );
     const self = this as unknown as Socket<SocketStream>;
-    const callbacks = SocketStream.callbacks;
+    const callbacks = SocketStream[SOCKET_CALLBACKS];
     this.#tls.on("secure", () => {
       this.#secure = true;
       onSecure(self);
@@ -89,6 +91,7 @@ export class TlsAfterHeader {
     });
     this.#tls.on("error", (error: Error) => {
       if (this.#secure) callbacks.error(self, error);
+      else onHandshakeError();
       this.terminate();
     });
     this.#tls.on("close", () => {
@@ -96,6 +99,11 @@ export class TlsAfterHeader {
       if (this.#secure) callbacks.close(self, undefined);
       raw.terminate();
     });
+  }
+
+  /** The handshake has succeeded. */
+  get secure(): boolean {
+    return this.#secure;
   }
 
   /** Ciphertext from the raw socket. */

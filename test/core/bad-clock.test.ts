@@ -40,6 +40,49 @@ describe("bad clocks", () => {
     );
   });
 
+  test("a reading lower than an earlier one: the sleep rejects with a RangeError naming both", async () => {
+    let reading = 100;
+    const clock = { now: () => reading };
+    const outcome = new Scheduler({ clock, handleSignals: false }).run(async () => {
+      reading = 99;
+      await sleep(5);
+    });
+    const settled = await Promise.race([
+      outcome.then(
+        () => "resolved",
+        (error: Error) => error,
+      ),
+      Bun.sleep(2000).then(() => "never settled"),
+    ]);
+    expect(settled).toEqual(
+      new RangeError(
+        "the scheduler's clock went backwards: clock.now() returned 99 after 100 (a Clock must never go backwards)",
+      ),
+    );
+  });
+
+  test("a clock that goes backwards while every task sleeps ends the run, not hangs", async () => {
+    const reading = 1000;
+    let backwards = false;
+    // Forwards in real time until the switch, then back to 0.
+    const clock = { now: () => (backwards ? 0 : reading + performance.now()) };
+    setTimeout(() => {
+      backwards = true;
+    }, 5);
+    const outcome = new Scheduler({ clock, handleSignals: false }).run(() => sleep(30));
+    const settled = await Promise.race([
+      outcome.then(
+        () => "resolved",
+        (error: Error) => error,
+      ),
+      Bun.sleep(2000).then(() => "never settled"),
+    ]);
+    expect(settled).toBeInstanceOf(RangeError);
+    expect((settled as Error).message).toMatch(
+      /clock went backwards: clock\.now\(\) returned 0 after \d/,
+    );
+  });
+
   test("a clock that throws inside the loop's timer callback ends the run with its error", async () => {
     let broken = false;
     const clock = {

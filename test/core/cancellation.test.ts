@@ -211,4 +211,30 @@ describe("currentTask", () => {
       });
     });
   });
+
+  test("a function whose name cannot be read (a throwing Proxy, a non-string) is task-<id>", async () => {
+    // Only `name` throws: the scheduler still reads `apply` to call the function.
+    const nameThrows: ProxyHandler<() => string> = {
+      get(target, key) {
+        if (key === "name") throw new Error("the Proxy's own error");
+        return Reflect.get(target, key);
+      },
+    };
+    const hostile = new Proxy(() => currentTask().name, nameThrows);
+    const numbered = () => currentTask().name;
+    Object.defineProperty(numbered, "name", { value: 42 });
+    await run(async () => {
+      await withPool(async (pool) => {
+        const spawned = pool.spawn(hostile);
+        expect(await spawned.join()).toBe(`task-${spawned.id}`);
+        const other = pool.spawn(numbered);
+        expect(await other.join()).toBe(`task-${other.id}`);
+        const starter = (done: (value: string) => void) => done(currentTask().name);
+        const started = await pool.start(
+          new Proxy(starter, nameThrows as unknown as ProxyHandler<typeof starter>),
+        );
+        expect(started).toMatch(/^task-\d+$/);
+      });
+    });
+  });
 });

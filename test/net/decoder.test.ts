@@ -5,7 +5,6 @@
 import { describe, expect, test } from "bun:test";
 import {
   checkpoint,
-  connect,
   type Decoder,
   DelimiterDecoder,
   FrameTooLongError,
@@ -13,13 +12,13 @@ import {
   LengthPrefixedDecoder,
   LinesDecoder,
   LineTooLongError,
-  listen,
   run,
   type SocketStream,
   sleep,
   withPool,
 } from "../../src/index.ts";
-import { LOCALHOST, text } from "./helpers.ts";
+import { HELD_BYTES, READER_IDLE } from "../../src/net/transport-symbols.ts";
+import { connectedPair, text } from "./helpers.ts";
 
 const encode = (s: string) => new TextEncoder().encode(s);
 
@@ -50,6 +49,19 @@ describe("LinesDecoder", () => {
 });
 
 describe("LengthPrefixedDecoder", () => {
+  test("null is never a default: every option refuses it with a TypeError naming it", () => {
+    for (const option of ["lengthBytes", "littleEndian", "lengthIncludesHeader", "maxLength"]) {
+      expect(() => new LengthPrefixedDecoder({ [option]: null } as never)).toThrow(
+        new RegExp(`new LengthPrefixedDecoder\\(\\{ ${option} \\}\\) .*got null`),
+      );
+      expect(() => new LengthPrefixedDecoder({ [option]: null } as never)).toThrow(TypeError);
+    }
+    expect(() => new LinesDecoder({ maxLength: null } as never)).toThrow(TypeError);
+    expect(() => new DelimiterDecoder(",", { maxLength: null } as never)).toThrow(TypeError);
+    expect(() => new LengthPrefixedDecoder({ lengthBytes: "4" } as never)).toThrow(TypeError);
+    expect(() => new LengthPrefixedDecoder({ lengthBytes: 3 as never })).toThrow(RangeError);
+  });
+
   test("1, 2 and 4-byte headers, both byte orders, header included or not", () => {
     const payload = encode("hey");
     const cases: [ConstructorParameters<typeof LengthPrefixedDecoder>[0], number[]][] = [
@@ -99,11 +111,7 @@ describe("DelimiterDecoder", () => {
 /** A connected pair over 127.0.0.1. */
 function withPair(body: (client: SocketStream, server: SocketStream) => Promise<void>) {
   return run(async () => {
-    await using listener = await listen(LOCALHOST);
-    const [client, server] = await withPool(async (pool) => {
-      const accepted = pool.spawn(() => listener.accept());
-      return [await connect({ hostname: "127.0.0.1", port: listener.port }), await accepted.join()];
-    });
+    const [client, server] = await connectedPair();
     try {
       await body(client, server);
     } finally {
@@ -218,14 +226,14 @@ describe("decoders on a stream", () => {
 
   test("readerIdle: a reader parked with nothing buffered, not one in the middle of a frame", () =>
     withPair(async (client, server) => {
-      expect(server.readerIdle).toBe(false); // nobody reads
+      expect(server[READER_IDLE]).toBe(false); // nobody reads
       await withPool(async (pool) => {
         pool.spawn(() => server.receiveLine());
         await checkpoint();
-        expect(server.readerIdle).toBe(true);
+        expect(server[READER_IDLE]).toBe(true);
         await client.sendAll("par");
-        while (server.heldBytes < 3) await sleep(1);
-        expect(server.readerIdle).toBe(false); // part of a line is buffered
+        while (server[HELD_BYTES] < 3) await sleep(1);
+        expect(server[READER_IDLE]).toBe(false); // part of a line is buffered
         await client.sendAll("t\n");
       });
     }));

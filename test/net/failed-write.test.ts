@@ -176,4 +176,18 @@ describe("failed writes (fake socket)", () => {
       await expect(stream.sendEof()).rejects.toBeInstanceOf(BrokenResourceError);
       await stream.close(); // close never throws
     }));
+
+  test("sendEof on a stream broken by a failed write rejects, every time; close() does not", () =>
+    run(async () => {
+      const { socket, stream } = fakeStream();
+      socket.gone = true;
+      await expect(stream.sendAll("x".repeat(100_000))).rejects.toBeInstanceOf(BrokenResourceError);
+      for (let i = 0; i < 2; i++) {
+        const error = await outcome(stream.sendEof());
+        expect(error).toBeInstanceOf(BrokenResourceError);
+        expect((error as Error).message).toMatch(/the connection to .* is broken/);
+      }
+      expect(socket.writes).not.toContain("<FIN>");
+      await stream.close(); // close never throws
+    }));
 });

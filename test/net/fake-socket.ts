@@ -3,7 +3,8 @@
  * exactly: it records every `write` (and `<FIN>`/`<CLOSE>`), takes only `capacity` bytes, and
  * fails every write (returns -1) once `gone` is set, as Bun's do for a dead peer.
  */
-import { SocketStream } from "../../src/index.ts";
+import { openSocketStream, SocketStream } from "../../src/net/stream.ts";
+import { SOCKET_CALLBACKS } from "../../src/net/transport-symbols.ts";
 
 export class FakeSocket {
   readonly writes: string[] = [];
@@ -30,7 +31,7 @@ export class FakeSocket {
   /** Bun's drain callback: the socket can take more. */
   drain(capacity = Number.POSITIVE_INFINITY): void {
     this.capacity = capacity;
-    SocketStream.callbacks.drain(this as never);
+    SocketStream[SOCKET_CALLBACKS].drain(this as never);
   }
 
   setNoDelay(): void {}
@@ -48,7 +49,7 @@ export class FakeSocket {
 /** A `SocketStream` over a fresh `FakeSocket`. */
 export function fakeStream(): { socket: FakeSocket; stream: SocketStream } {
   const socket = new FakeSocket();
-  const stream = new SocketStream(socket as never, null);
+  const stream = openSocketStream(socket as never, null);
   socket.data = stream;
   return { socket, stream };
 }

@@ -11,9 +11,10 @@ import {
   LinesDecoder,
   RECEIVE_HIGH_WATER_MARK,
   run,
-  SocketStream,
   withPool,
 } from "../../src/index.ts";
+import { openSocketStream, SocketStream } from "../../src/net/stream.ts";
+import { SOCKET_CALLBACKS } from "../../src/net/transport-symbols.ts";
 import { FakeSocket } from "./fake-socket.ts";
 
 class PausableSocket extends FakeSocket {
@@ -31,7 +32,7 @@ class PausableSocket extends FakeSocket {
 test("frames(): a slow reader pauses the socket; unread bytes stay under the mark plus a chunk", () =>
   run(async () => {
     const socket = new PausableSocket();
-    const stream = new SocketStream(socket as never, null);
+    const stream = openSocketStream(socket as never, null);
     socket.data = stream;
     const line = `${"x".repeat(99)}\n`; // 100 bytes a frame
     const chunk = new TextEncoder().encode(line.repeat(80)); // 8000 bytes a delivery
@@ -44,13 +45,13 @@ test("frames(): a slow reader pauses the socket; unread bytes stay under the mar
         // The kernel: a chunk whenever the socket reads, as fast as the loop turns.
         while (delivered < deliveries) {
           if (!socket.paused) {
-            SocketStream.callbacks.data(socket as never, chunk.slice() as never);
+            SocketStream[SOCKET_CALLBACKS].data(socket as never, chunk.slice() as never);
             delivered++;
             mostUnread = Math.max(mostUnread, delivered * chunk.length - consumed);
           }
           await checkpoint();
         }
-        SocketStream.callbacks.end(socket as never);
+        SocketStream[SOCKET_CALLBACKS].end(socket as never);
       });
       let frames = 0;
       let wrong = 0;

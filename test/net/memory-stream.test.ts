@@ -8,6 +8,7 @@ import {
   CancelledError,
   checkpoint,
   IncompleteReadError,
+  MemoryStream,
   memoryStreamPair,
   ResourceBusyError,
   ResourceClosedError,
@@ -17,6 +18,17 @@ import {
 import { text } from "./helpers.ts";
 
 describe("memoryStreamPair", () => {
+  test("streams come only from memoryStreamPair(): new MemoryStream() is a TypeError", () => {
+    expect(() => new (MemoryStream as unknown as new () => unknown)()).toThrow(
+      new TypeError(
+        "new MemoryStream() is not public: call memoryStreamPair(options) to get a pair of streams",
+      ),
+    );
+    // Nor can an end be rewired to another stream: the link is private.
+    const [a] = memoryStreamPair();
+    expect("connect" in a).toBe(false);
+  });
+
   test("bytes flow both ways; EOF after sendEof; async iteration", () =>
     run(async () => {
       const [a, b] = memoryStreamPair();

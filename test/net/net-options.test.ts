@@ -5,10 +5,20 @@
  * comes only from listen().
  */
 import { describe, expect, test } from "bun:test";
-import { connect, Listener, listen, run, serve } from "../../src/index.ts";
-import { LOCALHOST } from "./helpers.ts";
+import {
+  connect,
+  Listener,
+  listen,
+  MemoryStream,
+  memoryStreamPair,
+  run,
+  SocketStream,
+  serve,
+  skipAfter,
+} from "../../src/index.ts";
+import { connectedPair, LOCALHOST } from "./helpers.ts";
 
-const LISTEN = "hostname, port, unix, tls, reusePort, backlog, proxyProtocol";
+const LISTEN = "hostname, port, unix, tls, handshakeTimeout, reusePort, backlog, proxyProtocol";
 const CONNECT = "hostname, port, unix, tls";
 const SERVE = "maxConnections, onError, onPeerError, gracePeriod";
 const TLS = "cert, key, ca, passphrase, certFile, keyFile, caFile, crl";
@@ -101,10 +111,79 @@ describe("unknown option keys", () => {
       rejects(
         serve(LOCALHOST, () => {}, [] as never),
         TypeError,
-        "serve(options, handler, serveOptions) must get an object, got array(0)",
+        "serve(options, handler, serveOptions) must be an object like { maxConnections: 100 }, got array(0)",
       ),
     );
   });
+
+  test("class instances and hostile Proxies are not option bags either, and say so", () =>
+    run(async () => {
+      await using listener = await listen(LOCALHOST);
+      const proxy = new Proxy(
+        {},
+        {
+          has: () => {
+            throw new Error("trap");
+          },
+          ownKeys: () => {
+            throw new Error("trap");
+          },
+        },
+      );
+      for (const bag of [new Map(), proxy]) {
+        const shown = bag instanceof Map ? "a Map" : "an object";
+        await rejects(
+          skipAfter(2000, () => listener.serve(() => {}, bag as never)), // accepted: it serves on
+          TypeError,
+          `serve(handler, options) must be an object like { maxConnections: 100 }, got ${shown}`,
+        );
+        await rejects(
+          skipAfter(2000, () => serve(LOCALHOST, () => {}, bag as never)),
+          TypeError,
+          `serve(options, handler, serveOptions) must be an object like { maxConnections: 100 }, got ${shown}`,
+        );
+      }
+    }));
+});
+
+describe("null is never the default (README, Options)", () => {
+  test("listen({ hostname: null }) and listen({ reusePort: null }) are TypeErrors", async () => {
+    await rejects(
+      listen({ hostname: null, port: 0 } as never),
+      TypeError,
+      "listen({ hostname }) must be a non-empty host name or IP address, got null",
+    );
+    await rejects(
+      listen({ ...LOCALHOST, reusePort: null } as never),
+      TypeError,
+      "listen({ reusePort }) must be a boolean, got null",
+    );
+  });
+
+  test("connect({ hostname: null }) names null; connect({ tls: null }) is no plain connection", () =>
+    run(async () => {
+      await rejects(
+        connect({ hostname: null, port: 1 } as never),
+        TypeError,
+        "connect({ hostname }) must be a non-empty host name or IP address, got null",
+      );
+      await rejects(
+        connect({ hostname: "127.0.0.1", port: 1, tls: null } as never),
+        TypeError,
+        "connect({ tls }) must be true or Bun's TLS options (ca, serverName, ...), got null",
+      );
+    }));
+
+  test("serve({ onError: null }) is a TypeError, not the default policy", () =>
+    run(async () => {
+      await using listener = await listen(LOCALHOST);
+      await rejects(
+        skipAfter(2000, () => listener.serve(() => {}, { onError: null } as never)),
+        TypeError,
+        'serve({ onError }) must be "propagate" or a function (error, stream) => void, got null',
+      );
+      expect(listener.closed).toBe(false);
+    }));
 });
 
 describe("listen({ tls }) without a certificate", () => {
@@ -152,4 +231,57 @@ test("a Listener comes only from listen()", () => {
     new TypeError("new Listener() is not public: call listen(options) to get a Listener"),
   );
   expect(() => new Constructor()).toThrow(TypeError);
+});
+
+test("a SocketStream comes only from connect(), accept() or serve()", () => {
+  const Constructor = SocketStream as unknown as new (...args: unknown[]) => SocketStream;
+  const message =
+    "new SocketStream() is not public: connect(), listener.accept() and serve() give streams";
+  expect(() => new Constructor({})).toThrow(new TypeError(message));
+  expect(() => new Constructor()).toThrow(new TypeError(message));
+  expect(() => new Constructor({ remoteAddress: "x", setNoDelay() {} }, null)).toThrow(TypeError);
+});
+
+test("the library's hooks on streams are not public members: no callbacks, heldBytes, pauseReading...", async () => {
+  const internal = [
+    "callbacks",
+    "heldBytes",
+    "readerIdle",
+    "onReaderIdle",
+    "pauseReading",
+    "resumeReading",
+    "atIterationEnd",
+  ];
+  const named = (value: object) => {
+    const names = new Set<string>();
+    for (
+      let o: object | null = value;
+      o !== null && o !== Object.prototype;
+      o = Object.getPrototypeOf(o)
+    ) {
+      for (const name of Object.getOwnPropertyNames(o)) names.add(name);
+    }
+    return internal.filter((name) => names.has(name));
+  };
+  expect(named(SocketStream)).toEqual([]);
+  expect(named(SocketStream.prototype)).toEqual([]);
+  expect(named(MemoryStream.prototype)).toEqual([]);
+  await run(async () => {
+    await using listener = await listen(LOCALHOST);
+    const [client, server] = await connectedPair(listener);
+    const [a, b] = memoryStreamPair();
+    for (const stream of [client, server, a]) expect(named(stream)).toEqual([]);
+    // Still a working stream: the hooks moved, they did not go.
+    await client.sendAll("hi");
+    expect(new TextDecoder().decode(await server.receiveExactly(2))).toBe("hi");
+    await Promise.all([client.close(), server.close(), a.close(), b.close()]);
+  });
+});
+
+test("a Listener's counts are serve's to change, not a user's: no refuse() or countBroken*()", async () => {
+  await using listener = await listen(LOCALHOST);
+  const names = Object.getOwnPropertyNames(Listener.prototype);
+  expect(names.filter((name) => ["refuse", "countBrokenConnection"].includes(name))).toEqual([]);
+  expect(listener.refusedConnections).toBe(0);
+  expect(listener.brokenConnections).toBe(0);
 });

@@ -115,4 +115,23 @@ describe("Outbox", () => {
     expect(first.outbox.flush()).toBe(Written.Done);
     expect(first.writer.writes).toEqual(["ab", "c", "def"]);
   });
+  test("a coalesced flush joins small and large chunks (and views) in order, byte for byte", () => {
+    // Chunks up to 16 bytes are copied by hand, larger ones with `set`: mix both, and views.
+    const { writer, outbox } = setup();
+    const parts = ["+OK\r\n", "x".repeat(16), "y".repeat(17), "", "$3\r\nabc\r\n", "z".repeat(300)];
+    const backing = bytes(`--${parts.join("")}--`);
+    let offset = 2;
+    const views = parts
+      .filter((part) => part !== "")
+      .map((part) => {
+        const view = backing.subarray(offset, offset + part.length);
+        offset += part.length;
+        return view;
+      });
+    expect(outbox.send(bytes("first"), 1)).toBe(Written.Done);
+    expect(outbox.send(views[0] as Uint8Array, 1)).toBe(Written.Deferred);
+    for (const view of views.slice(1)) expect(outbox.send(view, 1)).toBe(Written.Done);
+    expect(outbox.atIterationEnd()).toBe(Written.Done);
+    expect(writer.writes).toEqual(["first", parts.join("")]);
+  });
 });

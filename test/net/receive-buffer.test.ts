@@ -52,6 +52,34 @@ describe("ReceiveBuffer", () => {
     expect(buffer.indexOf(new TextEncoder().encode("\r\r"), 0)).toBe(-1);
   });
 
+  test("indexOf agrees with a plain search, in one chunk (read from anywhere) and across several", () => {
+    // Few distinct bytes, so that false leads and partial delimiters at the end are common.
+    let x = 7;
+    const next = (n: number) => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return (x >>> 8) % n;
+    };
+    const search = (bytes: Uint8Array, needle: Uint8Array, from: number) => {
+      outer: for (let at = from; at + needle.length <= bytes.length; at++) {
+        for (let d = 0; d < needle.length; d++) if (bytes[at + d] !== needle[d]) continue outer;
+        return at;
+      }
+      return -1;
+    };
+    for (let round = 0; round < 2000; round++) {
+      const bytes = Uint8Array.from({ length: 1 + next(24) }, () => 97 + next(3));
+      const needle = Uint8Array.from({ length: 1 + next(3) }, () => 97 + next(3));
+      const buffer = new ReceiveBuffer();
+      const chunks = round % 2 === 0 ? [bytes] : randomSplit(bytes, round);
+      for (const chunk of chunks) buffer.push(chunk);
+      const consumed = next(bytes.length);
+      buffer.skip(consumed);
+      const rest = bytes.subarray(consumed);
+      const from = next(rest.length + 1);
+      expect(buffer.indexOf(needle, from)).toBe(search(rest, needle, from));
+    }
+  });
+
   test("framing over random chunk splits gives back the exact messages", () => {
     for (let seed = 1; seed <= 50; seed++) {
       const messages = Array.from({ length: 20 }, (_, i) =>

@@ -4,22 +4,30 @@
  * negative, NaN or infinite durations and sizes, closed or foreign objects. Each call must
  * fail at once with the error class and the message given here — which names the argument
  * and the value — and leave the loop usable: after each one, the same run still sleeps and
- * moves bytes over a connection.
+ * moves bytes over a connection. At the end, the hostile-value fuzz: every argument slot of
+ * every net call against each value of `HOSTILE` (test/support/hostile-values.ts).
  */
 import { describe, expect, test } from "bun:test";
 import {
   connect,
+  type Decoder,
+  DelimiterDecoder,
+  LengthPrefixedDecoder,
+  LinesDecoder,
   type Listener,
   listen,
+  type MemoryStream,
+  memoryStreamPair,
   ResourceClosedError,
   run,
+  runProcess,
   type SocketStream,
   serve,
   sleep,
   withPool,
 } from "../../src/index.ts";
 import { connectedPair, text } from "../net/helpers.ts";
-import { bad } from "../support/hostile-values.ts";
+import { bad, fuzzSlot, HOSTILE, type Slot } from "../support/hostile-values.ts";
 
 /** What a case may use: a connected pair, an open listener, and closed objects. */
 interface Context {
@@ -198,7 +206,8 @@ const netCases: Case[] = [
     call: 'serve(options, handler, "fast")',
     attempt: () => serve(LOCALHOST, handler, bad("fast")),
     error: TypeError,
-    message: 'serve(options, handler, serveOptions) must get an object, got "fast"',
+    message:
+      'serve(options, handler, serveOptions) must be an object like { maxConnections: 100 }, got "fast"',
   },
   {
     call: "listener.serve(undefined)",
@@ -314,6 +323,10 @@ const netCases: Case[] = [
     [new ArrayBuffer(3), "an ArrayBuffer"],
     [new DataView(new ArrayBuffer(3)), "a DataView"],
     [new Uint16Array(3), "a Uint16Array"],
+    [
+      HOSTILE.find(([label]) => label === "a throwing Proxy")?.[1],
+      "an object that cannot be described",
+    ],
   ].map(
     ([value, shown]): Case => ({
       call: `stream.sendAll(${shown})`,
@@ -457,4 +470,207 @@ describe("use outside a running loop", () => {
       await closeContext(context);
     });
   });
+});
+
+// ---------------------------------------------------------------- the hostile-value fuzz
+// As test/core/bad-input.test.ts has it for the core: every argument slot of every public
+// net call gets each value of `HOSTILE` it does not accept; each must be a TypeError or
+// RangeError naming the call and the argument (never a foreign error, such as a throwing
+// Proxy's own) and leave the loop usable.
+
+/** The objects the slots call; opened around each test. */
+let fuzzListener: Listener | undefined;
+let socket: SocketStream;
+let memory: MemoryStream;
+
+const never = () => false;
+const isUndefined = (value: unknown) => value === undefined;
+/** `{}` (the HOSTILE table's only plain object); never touches a Proxy's traps. */
+const isEmptyBag = (value: unknown) => HOSTILE.some(([label, v]) => label === "{}" && v === value);
+/** Values that are a valid (empty or absent) options bag. */
+const isNoOptions = (value: unknown) => isUndefined(value) || isEmptyBag(value);
+const isCount = (value: unknown) =>
+  typeof value === "number" && Number.isInteger(value) && value >= 1;
+const isFrameLength = (value: unknown) =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 1 << 20;
+const isDelimiter = (value: unknown) => typeof value === "string" && value.length > 0;
+
+const slots: Slot[] = [
+  {
+    call: "listen(v)",
+    names: "listen(",
+    attempt: (v) => listen(bad(v)),
+    accepts: never,
+    async: true,
+  },
+  {
+    call: "connect(v)",
+    names: "connect(",
+    attempt: (v) => connect(bad(v)),
+    accepts: never,
+    async: true,
+  },
+  {
+    call: "serve(v, handler)",
+    names: "listen(",
+    attempt: (v) => serve(bad(v), handler),
+    // A function first is pool.start's form, serve(started, options, handler).
+    accepts: (v) => typeof v === "function",
+    async: true,
+  },
+  {
+    call: "serve(options, v)",
+    names: "serve(handler)",
+    attempt: (v) => serve(LOCALHOST, bad(v)),
+    accepts: (v) => typeof v === "function",
+    async: true,
+  },
+  {
+    call: "serve(options, handler, v)",
+    names: "serve(options, handler, serveOptions)",
+    attempt: (v) => serve(LOCALHOST, handler, bad(v)),
+    accepts: isNoOptions,
+    async: true,
+  },
+  {
+    call: "fuzzListener.serve(v)",
+    names: "serve(handler)",
+    attempt: (v) => (fuzzListener as Listener).serve(bad(v)),
+    accepts: (v) => typeof v === "function",
+    async: true,
+  },
+  {
+    call: "fuzzListener.serve(handler, v)",
+    names: "serve(handler, options)",
+    attempt: (v) => (fuzzListener as Listener).serve(handler, bad(v)),
+    accepts: isNoOptions,
+    async: true,
+  },
+  ...(["socket", "memory"] as const).flatMap((kind): Slot[] => {
+    const stream = () => (kind === "socket" ? socket : memory);
+    return [
+      {
+        call: `${kind} stream.receive(v)`,
+        names: "receive(maxBytes)",
+        attempt: (v) => stream().receive(bad(v)),
+        accepts: (v) => isUndefined(v) || isCount(v),
+        async: true,
+      },
+      {
+        call: `${kind} stream.receiveExactly(v)`,
+        names: "receiveExactly(n)",
+        attempt: (v) => stream().receiveExactly(bad(v)),
+        accepts: isFrameLength,
+        async: true,
+      },
+      {
+        call: `${kind} stream.receiveUntil(v)`,
+        names: "receiveUntil(delimiter)",
+        attempt: (v) => stream().receiveUntil(bad(v)),
+        accepts: isDelimiter,
+        async: true,
+      },
+      {
+        call: `${kind} stream.receiveUntil("\\n", v)`,
+        names: "receiveUntil(delimiter, maxBytes)",
+        attempt: (v) => stream().receiveUntil("\n", bad(v)),
+        accepts: (v) => isUndefined(v) || (isFrameLength(v) && (v as number) >= 1),
+        async: true,
+      },
+      {
+        call: `${kind} stream.receiveLine(v)`,
+        names: "receiveLine(options)",
+        attempt: (v) => stream().receiveLine(bad(v)),
+        accepts: isNoOptions,
+        async: true,
+      },
+      {
+        call: `${kind} stream.receiveFrame(v)`,
+        names: "receiveFrame(decoder)",
+        attempt: (v) => stream().receiveFrame(bad<Decoder<unknown>>(v)),
+        accepts: never,
+        async: true,
+      },
+      {
+        // frames() returns an iterator, not a promise: a bad decoder throws at the call.
+        call: `${kind} stream.frames(v)`,
+        names: "frames(decoder)",
+        attempt: (v) => stream().frames(bad<Decoder<unknown>>(v)),
+        accepts: never,
+      },
+      {
+        call: `${kind} stream.sendAll(v)`,
+        names: "sendAll(data)",
+        attempt: (v) => stream().sendAll(bad(v)),
+        accepts: (v) => typeof v === "string",
+        async: true,
+      },
+      {
+        call: `${kind} stream.maxFrameLength = v`,
+        names: "maxFrameLength",
+        attempt: (v) => {
+          stream().maxFrameLength = bad(v);
+        },
+        accepts: isCount,
+      },
+    ];
+  }),
+  {
+    call: "memoryStreamPair(v)",
+    names: "memoryStreamPair(options)",
+    attempt: (v) => memoryStreamPair(bad(v)),
+    accepts: isNoOptions,
+  },
+  {
+    call: "new LinesDecoder(v)",
+    names: "new LinesDecoder(options)",
+    attempt: (v) => new LinesDecoder(bad(v)),
+    accepts: isNoOptions,
+  },
+  {
+    call: "new DelimiterDecoder(v)",
+    names: "new DelimiterDecoder(delimiter)",
+    attempt: (v) => new DelimiterDecoder(bad(v)),
+    accepts: isDelimiter,
+  },
+  {
+    call: "new LengthPrefixedDecoder(v)",
+    names: "new LengthPrefixedDecoder(options)",
+    attempt: (v) => new LengthPrefixedDecoder(bad(v)),
+    accepts: isNoOptions,
+  },
+  {
+    call: "runProcess(v)",
+    names: "runProcess(cmd)",
+    attempt: (v) => runProcess(bad(v)),
+    accepts: never,
+    async: true,
+  },
+  {
+    call: 'runProcess(["true"], v)',
+    names: "runProcess(cmd, options)",
+    attempt: (v) => runProcess(["true"], bad(v)),
+    accepts: isNoOptions,
+    async: true,
+  },
+];
+
+async function fuzzNet(slot: Slot): Promise<void> {
+  await run(async () => {
+    fuzzListener = await listen(LOCALHOST);
+    const [client, server] = await connectedPair(fuzzListener);
+    socket = server;
+    const [a, b] = memoryStreamPair();
+    memory = a;
+    try {
+      await fuzzSlot(slot);
+    } finally {
+      await Promise.all([client.close(), server.close(), a.close(), b.close()]);
+      await fuzzListener.close();
+    }
+  });
+}
+
+describe("hostile values against every net call", () => {
+  test.each(slots.map((slot) => [slot.call, slot] as const))("%s", (_call, slot) => fuzzNet(slot));
 });

@@ -1,0 +1,209 @@
+/**
+ * An in-process model of the redis bench, for profiling and for A/B comparisons in one
+ * process (the machine is shared: ratios from one run are what can be trusted). `CLIENTS`
+ * stand-in sockets (no I/O) each send `DEPTH` pipelined SET or GET commands as one chunk,
+ * through the same `data` callback Bun calls; a client sends its next chunk (from outside
+ * the loop, as Bun would) once the server has written every reply to the last one.
+ *
+ *   bun bench/redis/in-process.ts [depth=16] [rounds=5] [server,server...]
+ *   bun --cpu-prof bench/redis/in-process.ts 16 1 example
+ *   MAIN_THREAD=1 bun bench/redis/in-process.ts    # the JS thread only (no GC helper threads)
+ *   BASE=/tmp/old bun bench/redis/in-process.ts    # also example@base, naive@base: BASE holds
+ *                                                  # another version's src/ and examples/
+ *
+ * Servers: `hand` (the bench's hand-written one: parse the chunk, one `write` of the joined
+ * replies), `example` (examples/redis-server.ts's `serveClient`), `naive` (receiveUntil /
+ * receiveExactly, one `sendAll` per reply, as bench/redis/servers.ts). Prints CPU ns per
+ * request, per server and round, and each server's median ratio to `hand`.
+ */
+
+import { readFileSync } from "node:fs";
+import * as example from "../../examples/redis-server.ts";
+import * as current from "../../src/index.ts";
+import { naiveHandler } from "./servers.ts";
+
+type Giambio = typeof current;
+type Example = typeof example;
+const { execute, RespDecoder, Store } = example;
+type Store = InstanceType<typeof Store>;
+type RespDecoder = InstanceType<typeof RespDecoder>;
+
+const DEPTH = Number(process.argv[2] ?? 16);
+const ROUNDS = Number(process.argv[3] ?? 5);
+const ONLY = process.argv[4];
+const CLIENTS = 50;
+/** Requests per measurement, over every client. */
+const REQUESTS = DEPTH === 1 ? 100_000 : 600_000;
+
+const setChunk = Buffer.from(
+  "*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000042\r\n$3\r\nxxx\r\n".repeat(DEPTH),
+  "latin1",
+);
+const getChunk = Buffer.from(
+  "*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000042\r\n".repeat(DEPTH),
+  "latin1",
+);
+
+/** The load: a client's chunks, alternating SET and GET bursts, and how much reply each brings. */
+class Client {
+  remoteAddress = "127.0.0.1";
+  remotePort: number;
+  localPort = 6379;
+  data: unknown;
+  /** Reply bytes still expected for the chunk in flight. */
+  #expected = 0;
+  #sent = 0;
+  readonly #limit: number;
+  readonly #feed: (client: Client, chunk: Uint8Array<ArrayBuffer>) => void;
+  readonly #done: () => void;
+
+  constructor(
+    port: number,
+    limit: number,
+    feed: (client: Client, chunk: Uint8Array<ArrayBuffer>) => void,
+    done: () => void,
+  ) {
+    this.remotePort = port;
+    this.#limit = limit;
+    this.#feed = feed;
+    this.#done = done;
+  }
+
+  /** Sends the next burst, or reports that this client is done. */
+  next(): void {
+    if (this.#sent >= this.#limit) {
+      this.#done();
+      return;
+    }
+    const set = (this.#sent / DEPTH) % 2 === 0;
+    this.#sent += DEPTH;
+    this.#expected = set ? 5 * DEPTH : 9 * DEPTH; // "+OK\r\n" / "$3\r\nxxx\r\n"
+    // A fresh Uint8Array per chunk, as Bun gives with binaryType "uint8array".
+    this.#feed(this, new Uint8Array(set ? setChunk : getChunk));
+  }
+
+  write(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
+    this.#expected -= length;
+    if (this.#expected === 0) setImmediate(() => this.next());
+    return length;
+  }
+  setNoDelay(): void {}
+  pause(): void {}
+  resume(): void {}
+  shutdown(): void {}
+  end(): void {}
+  terminate(): void {}
+}
+
+/** Runs `CLIENTS` clients to `REQUESTS` requests in all; resolves when every one is done. */
+function load(
+  feed: (client: Client, chunk: Uint8Array<ArrayBuffer>) => void,
+  open: (client: Client) => void,
+) {
+  return new Promise<void>((resolve) => {
+    let left = CLIENTS;
+    const done = () => {
+      if (--left === 0) resolve();
+    };
+    const clients = Array.from(
+      { length: CLIENTS },
+      (_, i) => new Client(i + 1, REQUESTS / CLIENTS, feed, done),
+    );
+    for (const client of clients) open(client);
+    for (const client of clients) setImmediate(() => client.next());
+  });
+}
+
+function hand(): Promise<void> {
+  const store = new Store(() => performance.now());
+  return load(
+    (client, chunk) => {
+      const decoder = client.data as RespDecoder;
+      let bytes: Uint8Array = chunk;
+      let replies = "";
+      for (;;) {
+        const decoded = decoder.decode(bytes);
+        if (decoded === null) break;
+        bytes = bytes.subarray(decoded.length);
+        if (decoded.frame.length > 0) replies += execute(decoded.frame, store);
+      }
+      const out = Buffer.from(replies, "latin1");
+      client.write(out, 0, out.length);
+    },
+    (client) => {
+      client.data = new RespDecoder();
+    },
+  );
+}
+
+function giambio(
+  { run, withPool, clock, SocketStream }: Giambio,
+  engine: Example,
+  handler: (stream: current.SocketStream, store: Store) => Promise<void>,
+): Promise<void> {
+  return run(async () => {
+    const store = new engine.Store(clock);
+    await withPool(async (pool) => {
+      await load(
+        (client, chunk) => SocketStream.callbacks.data(client as never, chunk),
+        (client) => {
+          const stream = new SocketStream(client as never, null);
+          client.data = stream;
+          pool.spawn(handler, stream, store);
+        },
+      );
+      pool.cancel();
+    });
+  });
+}
+
+const servers: Record<string, () => Promise<void>> = {
+  hand,
+  example: () => giambio(current, example, example.serveClient),
+  naive: () => giambio(current, example, naiveHandler),
+};
+const base = process.env["BASE"];
+if (base !== undefined) {
+  // The same model on another version of giambio and of the example, in this process.
+  const giambioBase = (await import(`${base}/src/index.ts`)) as Giambio;
+  const exampleBase = (await import(`${base}/examples/redis-server.ts`)) as Example;
+  servers["example@base"] = () =>
+    giambio(giambioBase, exampleBase, exampleBase.serveClient as never);
+  servers["naive@base"] = () => giambio(giambioBase, exampleBase, naiveHandler as never);
+}
+
+function cpuNs(): number {
+  if (process.env["MAIN_THREAD"] !== undefined) {
+    // This thread only (not the collector's helper threads): what the JS itself costs.
+    const [ns] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ");
+    return Number(ns);
+  }
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) * 1000;
+}
+
+const names = ONLY === undefined ? Object.keys(servers) : ONLY.split(",");
+const results: Record<string, number[]> = {};
+for (const name of names) {
+  results[name] = [];
+  await (servers[name] as () => Promise<void>)(); // warm-up
+}
+for (let round = 0; round < ROUNDS; round++) {
+  for (let k = 0; k < names.length; k++) {
+    const name = names[(k + round) % names.length] as string;
+    Bun.gc(true);
+    const start = cpuNs();
+    await (servers[name] as () => Promise<void>)();
+    (results[name] as number[]).push((cpuNs() - start) / REQUESTS);
+  }
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
+const handMedian = median(results["hand"] ?? [1]);
+for (const name of names) {
+  const values = results[name] as number[];
+  const m = median(values);
+  const rounds = values.map((v) => v.toFixed(0)).join(" ");
+  console.log(
+    `depth ${DEPTH} ${name.padEnd(12)} ${m.toFixed(0).padStart(6)} ns CPU/req  ${(m / handMedian).toFixed(2)}×  [${rounds}]`,
+  );
+}
