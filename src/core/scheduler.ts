@@ -696,7 +696,9 @@ export class Loop {
     const batch = this.#batch;
     let index = this.#batchIndex;
     // A task queued by a checkpoint it never awaited may have finished since: nothing to resume.
-    while (index < batch.length && (batch[index] as TaskInternal).done) index++;
+    while (index < batch.length && typeof (batch[index] as TaskInternal).resolveWake === "string") {
+      index++;
+    }
     if (index >= batch.length) {
       this.#batchIndex = index;
       this.#endIteration();

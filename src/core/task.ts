@@ -53,9 +53,10 @@ export interface Task<T = unknown> {
 let nextTaskId = 1;
 
 export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, Blocker {
-  // Twelve slots with CancelScope's seven: the most JSC's 112-byte size class holds (13 to 18
+  // Twelve slots with CancelScope's six: the most JSC's 112-byte size class holds (13 to 18
   // take 160 bytes), which is most of an idle task. Hence the slots that serve two purposes,
-  // and the pool, loop and inner scope reached through the parent scope or `rare`.
+  // the owner that is the task itself, and the pool and loop reached through the parent scope
+  // (the root's loop through `rare`).
   readonly id: number = nextTaskId++;
   readonly name: string;
   /**
@@ -71,13 +72,15 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
   wakeValue: unknown = undefined;
   /** @internal What the task is parked on; null while it runs or sits in the ready queue. */
   blocker: Blocker | null = null;
+  /** @internal The innermost scope the task's code is in right now (itself, or deeper). */
+  scope: CancelScope = this;
 
   constructor(
     scheduler: Loop,
     name: string,
     /** The pool's scope for a child; null for the root. */ parentScope: PoolScope | null,
   ) {
-    super(parentScope, null);
+    super(parentScope);
     this.name = name || `task-${this.id}`;
     if (parentScope === null) this.rareFields().loop = scheduler;
   }
@@ -94,18 +97,9 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
     return parent !== null ? parent.pool : null;
   }
 
-  /** @internal The innermost scope the task's code is in right now (itself, or deeper). */
-  get scope(): CancelScope {
-    const rare = this.rare;
-    return rare === null || rare.scope === null ? this : rare.scope;
-  }
-
-  set scope(scope: CancelScope) {
-    if (scope === this) {
-      if (this.rare !== null) this.rare.scope = null;
-    } else {
-      this.rareFields().scope = scope;
-    }
+  /** @internal A task is the owner of its own scope. */
+  get owner(): TaskInternal {
+    return this;
   }
 
   /** `"running"` until the function settles; `"cancelled"` when it ended with `CancelledError`. */
