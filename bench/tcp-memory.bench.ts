@@ -10,6 +10,12 @@
  * busy connection costs in real memory, garbage not yet collected included. Linux only (on
  * other systems the suite reports no rows).
  *
+ * The "per added connection" rows take the slope instead: each round also measures a load of
+ * a tenth as many connections, and (growth at the full load − growth at the tenth) / (the
+ * connections between them) leaves out what a server pays once, whatever its load: the
+ * code the JIT compiles during the load, the first blocks of each heap size class, Bun's
+ * buffers. (peak − idle) / connections spreads those over the connections.
+ *
  * 10,000 connections need about 10,100 open files in each process; the soft limit is raised
  * to the hard one for the servers and the generator, and where the hard limit is lower the
  * rows use fewer connections (their name says how many).
@@ -36,44 +42,71 @@ export const suite: Suite = {
         : Math.max(100, Math.floor((files - SPARE_FILES) / 100) * 100);
     const rounds = quick ? 1 : 3;
     const kinds: ServerKind[] = ["raw", "serve", "bare"];
+    const few = connections / 10;
     const perConnection = new Map<ServerKind, number[]>(kinds.map((kind) => [kind, []]));
+    const perAdded = new Map<ServerKind, number[]>(kinds.map((kind) => [kind, []]));
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < kinds.length; i++) {
         const kind = kinds[(round + i) % kinds.length] as ServerKind;
-        const server = await EchoServer.start(kind, 1, files);
-        try {
-          const idle = await server.idleBytes();
-          await runLoad(server, {
-            connections,
-            messageBytes: 64,
-            inFlight: 1,
-            prompted: false,
-            warmupMs: quick ? 100 : 200,
-            durationMs: quick ? 200 : 500,
-            files,
-          });
-          const peak = await server.peakBytes();
-          perConnection.get(kind)?.push((peak - idle) / connections);
-        } finally {
-          await server.stop();
-        }
+        const growth = await peakGrowth(kind, connections, files, quick);
+        const fewGrowth = await peakGrowth(kind, few, files, quick);
+        perConnection.get(kind)?.push(growth / connections);
+        perAdded.get(kind)?.push((growth - fewGrowth) / (connections - few));
       }
     }
-    const of = (kind: ServerKind) => perConnection.get(kind) as number[];
-    const name = `memory ${connections.toLocaleString("en-US")} conns × 64 B, 1 in flight: server peak RSS above idle`;
-    const row = (operation: string, ours: number[], extra: Pick<Row, "target"> = {}): Row => ({
-      operation,
-      unit: "B/conn",
-      ours: median(ours),
-      baseline: median(of("raw")),
-      rounds: { ours, baseline: of("raw") },
-      // RSS moves with the collector's timing: wider than a CPU figure.
-      tolerance: 0.5,
-      ...extra,
-    });
+    const count = (n: number) => n.toLocaleString("en-US");
+    const name = `memory ${count(connections)} conns × 64 B, 1 in flight: server peak RSS above idle`;
+    const added = `memory ${count(few)} → ${count(connections)} conns × 64 B, 1 in flight: server peak RSS per added connection`;
+    const row = (
+      operation: string,
+      figures: Map<ServerKind, number[]>,
+      kind: ServerKind,
+      extra: Pick<Row, "target"> = {},
+    ): Row => {
+      const ours = figures.get(kind) as number[];
+      const baseline = figures.get("raw") as number[];
+      return {
+        operation,
+        unit: "B/conn",
+        ours: median(ours),
+        baseline: median(baseline),
+        rounds: { ours, baseline },
+        // RSS moves with the collector's timing: wider than a CPU figure.
+        tolerance: 0.5,
+        ...extra,
+      };
+    };
+    const target = { target: { ours: BYTES_PER_CONNECTION_TARGET } };
     return [
-      row(name, of("serve"), { target: { ours: BYTES_PER_CONNECTION_TARGET } }),
-      row(`${name}, bare promise loop`, of("bare")),
+      row(name, perConnection, "serve", target),
+      row(`${name}, bare promise loop`, perConnection, "bare"),
+      row(added, perAdded, "serve", target),
+      row(`${added}, bare promise loop`, perAdded, "bare"),
     ];
   },
 };
+
+/** How far a fresh `kind` server's RSS peaks above its idle size with `connections` echoing. */
+async function peakGrowth(
+  kind: ServerKind,
+  connections: number,
+  files: number,
+  quick: boolean,
+): Promise<number> {
+  const server = await EchoServer.start(kind, 1, files);
+  try {
+    const idle = await server.idleBytes();
+    await runLoad(server, {
+      connections,
+      messageBytes: 64,
+      inFlight: 1,
+      prompted: false,
+      warmupMs: quick ? 100 : 200,
+      durationMs: quick ? 200 : 500,
+      files,
+    });
+    return (await server.peakBytes()) - idle;
+  } finally {
+    await server.stop();
+  }
+}

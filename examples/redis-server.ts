@@ -6,10 +6,9 @@
  *   redis-benchmark -t set,get -q
  *
  * One task per connection (`serve`). The task reads commands with
- * `for await (const command of stream.frames(decoder))`: the decoder below is plain,
- * synchronous code over the bytes already received, so a pipelined burst of commands is
- * read without waiting once per command, and the replies of one burst (one `sendAll` each)
- * leave in one write, merged by the stream. A protocol error is answered with
+ * `for await (const commands of stream.frameBatches(decoder))`: the decoder below is plain,
+ * synchronous code over the bytes already received, so a pipelined burst of commands comes
+ * as one array, without a wait per command, and its replies leave with one `sendAll`. A protocol error is answered with
  * `-ERR Protocol error: ...` and closes that connection only; nothing a client sends can
  * take the server down.
  *
@@ -742,14 +741,25 @@ function unknownCommand(args: string[]): Reply {
 /** The most bytes a client may have sent that do not make a whole command yet (redis: client-query-buffer-limit). */
 const MAX_QUERY_BUFFER = 1024 * 1024 * 1024;
 
-/** One connection: read commands, answer each (one `sendAll` per reply), until EOF or QUIT. */
+/**
+ * One connection: read commands, answer them, until EOF or QUIT. `frameBatches` gives every
+ * command already received (a pipelined burst) at once, and their replies leave with one
+ * `sendAll`; a protocol error comes after the commands before it were answered.
+ */
 export async function serveClient(stream: ByteStream, store: Store): Promise<void> {
   stream.maxFrameLength = MAX_QUERY_BUFFER;
   try {
-    for await (const args of stream.frames(new RespDecoder())) {
-      if (args.length === 0) continue;
-      await stream.sendAll(replyBytes(execute(args, store)));
-      if (closesConnection(args)) return;
+    for await (const commands of stream.frameBatches(new RespDecoder())) {
+      let replies = "";
+      let quit = false;
+      for (const args of commands) {
+        if (args.length === 0) continue;
+        replies += execute(args, store);
+        quit = closesConnection(args);
+        if (quit) break;
+      }
+      if (replies !== "") await stream.sendAll(replyBytes(replies));
+      if (quit) return;
     }
   } catch (caught) {
     if (!(caught instanceof ProtocolError)) throw caught;
@@ -763,7 +773,7 @@ const NIL_BYTES = Buffer.from(NIL, "latin1");
 /**
  * A reply as the bytes to send, one byte per character. `+OK` and `$-1` are encoded once;
  * other short replies are copied a character at a time, which for a few bytes costs about
- * half a `Buffer.from` (this server encodes every reply on its own, one `sendAll` each).
+ * half a `Buffer.from` (most bursts are one short command: `redis-benchmark -P 1`).
  */
 export function replyBytes(reply: Reply): Uint8Array {
   if (reply === OK) return OK_BYTES;

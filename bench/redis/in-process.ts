@@ -12,8 +12,10 @@
  *                                                  # another version's src/ and examples/
  *
  * Servers: `hand` (the bench's hand-written one: parse the chunk, one `write` of the joined
- * replies), `example` (examples/redis-server.ts's `serveClient`), `naive` (receiveUntil /
- * receiveExactly, one `sendAll` per reply, as bench/redis/servers.ts). Prints CPU ns per
+ * replies), `example` (examples/redis-server.ts's `serveClient`: `frameBatches`, one
+ * `sendAll` per burst), `naive` (receiveUntil / receiveExactly, one `sendAll` per reply, as
+ * bench/redis/servers.ts), `frames` (the example before `frameBatches`: `frames()`, one
+ * `sendAll` per reply). Prints CPU ns per
  * request, per server and round, and each server's median ratio to `hand`.
  */
 
@@ -136,8 +138,23 @@ function hand(): Promise<void> {
   );
 }
 
+/** A version's internal hooks for a socket Bun opened: its stream, and Bun's callbacks. */
+interface Sockets {
+  open(socket: never, unixPath: null): current.SocketStream;
+  callbacks: { data(socket: never, chunk: Uint8Array): void };
+}
+
+async function socketsOf(root: string): Promise<Sockets> {
+  const stream = await import(`${root}/src/net/stream.ts`);
+  const { SOCKET_CALLBACKS } = await import(`${root}/src/net/transport-symbols.ts`);
+  return { open: stream.openSocketStream, callbacks: stream.SocketStream[SOCKET_CALLBACKS] };
+}
+
+const currentSockets = await socketsOf("../..");
+
 function giambio(
-  { run, withPool, clock, SocketStream }: Giambio,
+  { run, withPool, clock }: Giambio,
+  sockets: Sockets,
   engine: Example,
   handler: (stream: current.SocketStream, store: Store) => Promise<void>,
 ): Promise<void> {
@@ -145,9 +162,9 @@ function giambio(
     const store = new engine.Store(clock);
     await withPool(async (pool) => {
       await load(
-        (client, chunk) => SocketStream.callbacks.data(client as never, chunk),
+        (client, chunk) => sockets.callbacks.data(client as never, chunk),
         (client) => {
-          const stream = new SocketStream(client as never, null);
+          const stream = sockets.open(client as never, null);
           client.data = stream;
           pool.spawn(handler, stream, store);
         },
@@ -157,19 +174,32 @@ function giambio(
   });
 }
 
+/** The example as it was before `frameBatches`: `frames()`, one `sendAll` per reply. */
+async function framesHandler(stream: current.SocketStream, store: Store): Promise<void> {
+  stream.maxFrameLength = 1 << 30;
+  for await (const args of stream.frames(new RespDecoder())) {
+    if (args.length === 0) continue;
+    await stream.sendAll(example.replyBytes(execute(args, store)));
+    if (example.closesConnection(args)) return;
+  }
+}
+
 const servers: Record<string, () => Promise<void>> = {
   hand,
-  example: () => giambio(current, example, example.serveClient),
-  naive: () => giambio(current, example, naiveHandler),
+  example: () => giambio(current, currentSockets, example, example.serveClient),
+  naive: () => giambio(current, currentSockets, example, naiveHandler),
+  frames: () => giambio(current, currentSockets, example, framesHandler),
 };
 const base = process.env["BASE"];
 if (base !== undefined) {
   // The same model on another version of giambio and of the example, in this process.
   const giambioBase = (await import(`${base}/src/index.ts`)) as Giambio;
   const exampleBase = (await import(`${base}/examples/redis-server.ts`)) as Example;
+  const socketsBase = await socketsOf(base);
   servers["example@base"] = () =>
-    giambio(giambioBase, exampleBase, exampleBase.serveClient as never);
-  servers["naive@base"] = () => giambio(giambioBase, exampleBase, naiveHandler as never);
+    giambio(giambioBase, socketsBase, exampleBase, exampleBase.serveClient as never);
+  servers["naive@base"] = () =>
+    giambio(giambioBase, socketsBase, exampleBase, naiveHandler as never);
 }
 
 function cpuNs(): number {

@@ -18,6 +18,7 @@ export interface ByteStream extends AsyncDisposable, AsyncIterable<Uint8Array> {
   receiveUntil(delimiter: Uint8Array | string, maxBytes?: number): Promise<Uint8Array>;
   receiveFrame<F>(decoder: Decoder<F>): Promise<F | undefined>;
   frames<F>(decoder: Decoder<F>): AsyncIterableIterator<F>;
+  frameBatches<F>(decoder: Decoder<F>): AsyncIterableIterator<F[]>;
   receiveLine(options?: ReceiveLineOptions): Promise<string | undefined>;
   sendAll(data: Uint8Array | string): Promise<void>;
   sendEof(): Promise<void>;

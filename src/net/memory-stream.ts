@@ -161,6 +161,10 @@ export class MemoryStream implements ByteStream, ReceiveTransport, Blocker {
     return this.#receiver.frames(decoder);
   }
 
+  frameBatches<F>(decoder: Decoder<F>): AsyncIterableIterator<F[]> {
+    return this.#receiver.frameBatches(decoder);
+  }
+
   receiveLine(options?: ReceiveLineOptions): Promise<string | undefined> {
     return this.#receiver.receiveLine(options);
   }

@@ -1,7 +1,7 @@
 /**
  * The receiving half of a byte stream: the `ReceiveBuffer`, read backpressure, and every
  * way to read — `receive`, `receiveExactly`, `receiveUntil`, `receiveFrame`, `frames`,
- * `receiveLine`. One implementation, shared by `SocketStream` and the in-memory streams;
+ * `frameBatches`, `receiveLine`. One implementation, shared by `SocketStream` and the in-memory streams;
  * the transport under it only pushes chunks, reports EOF or a failure, and pauses or
  * resumes delivery when asked.
  *
@@ -73,6 +73,7 @@ interface FrameRead {
 }
 const FRAME_READ: FrameRead = { op: "receiveFrame", unit: "frame" };
 const FRAMES_READ: FrameRead = { op: "frames", unit: "frame" };
+const BATCHES_READ: FrameRead = { op: "frameBatches", unit: "frame" };
 const LINE_READ: FrameRead = { op: "receiveLine", unit: "line" };
 const encoder = new TextEncoder();
 
@@ -480,6 +481,80 @@ export class Receiver implements Blocker {
     return this.#receiveFrameFor(FRAMES_READ, decoder).then(toFrameResult);
   }
 
+  frameBatches<F>(decoder: Decoder<F>): AsyncIterableIterator<F[]> {
+    checkDecoder("frameBatches(decoder)", decoder);
+    const batches = new FrameBatches(decoder);
+    const iterator: AsyncIterableIterator<F[]> = {
+      next: () => this.#nextBatch(batches),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * `frameBatches()`'s `next()`: every whole frame buffered, waiting (as `receiveFrame`) only
+   * when there is none. A decoder error after the first frame is kept for the next call, so
+   * the frames before it are delivered first, as one `receiveFrame` after another would.
+   */
+  #nextBatch<F>(batches: FrameBatches<F>): Promise<IteratorResult<F[]>> {
+    let task: Task;
+    try {
+      task = currentTask();
+      this.#checkReceivable("frameBatches");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const refused = refuseWait(task);
+    if (refused !== null) return refused;
+    const failure = batches.failure;
+    if (failure !== null) {
+      batches.failure = null;
+      return Promise.reject(failure.error);
+    }
+    try {
+      const first = this.#decode(batches.decoder);
+      if (first !== NO_FRAME) {
+        return Promise.resolve({ done: false, value: this.#batch(batches, first) });
+      }
+      const ended = this.#endOfFrames(BATCHES_READ);
+      if (ended !== null) return ended.then(toBatchEnd);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#nextBatchSlow(task, batches);
+  }
+
+  async #nextBatchSlow<F>(task: Task, batches: FrameBatches<F>): Promise<IteratorResult<F[]>> {
+    this.#beginWait(task);
+    try {
+      for (;;) {
+        await this.#moreFrameBytes(task, BATCHES_READ);
+        const frame = this.#decode(batches.decoder);
+        if (frame !== NO_FRAME) return { done: false, value: this.#batch(batches, frame) };
+        const ended = this.#endOfFrames(BATCHES_READ);
+        if (ended !== null) return await ended.then(toBatchEnd);
+      }
+    } finally {
+      this.#endWait(task);
+    }
+  }
+
+  /** `first` and every whole frame buffered after it (a decoder error waits in `batches`). */
+  #batch<F>(batches: FrameBatches<F>, first: F): F[] {
+    const batch = [first];
+    const decoder = batches.decoder;
+    try {
+      for (;;) {
+        const frame = this.#decode(decoder);
+        if (frame === NO_FRAME) return batch;
+        batch.push(frame);
+      }
+    } catch (error) {
+      batches.failure = { error };
+      return batch;
+    }
+  }
+
   /** `for await (const chunk of stream)`: `receive()` until EOF. */
   chunks(): AsyncIterator<Uint8Array> {
     return { next: () => this.#nextChunk() };
@@ -665,11 +740,27 @@ export class Receiver implements Blocker {
   }
 }
 
+/** One `frameBatches()` iterator's state. */
+class FrameBatches<F> {
+  readonly decoder: Decoder<F>;
+  /** What the decoder threw after the frames of the last batch, for the next `next()`. */
+  failure: { error: unknown } | null = null;
+
+  constructor(decoder: Decoder<F>) {
+    this.decoder = decoder;
+  }
+}
+
 /** The call a slow-path read is, for its errors: `receiveUntil("\r\n", 65536)`, `receiveExactly(8)`. */
 function slowReadName(want: number, delimiter: Uint8Array | string | null): string {
   return delimiter === null
     ? `receiveExactly(${want})`
     : `receiveUntil(${describe(delimiter)}, ${want})`;
+}
+
+/** `#endOfFrames` resolved (EOF between frames): the batches end. */
+function toBatchEnd(): IteratorResult<never> {
+  return END_OF_STREAM;
 }
 
 function toFrameResult<F>(frame: F | undefined): IteratorResult<F> {

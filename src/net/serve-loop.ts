@@ -86,6 +86,7 @@ export async function serveListener(
   const { maxConnections, gracePeriod } = policy;
   if (listener.closed) throw new ResourceClosedError(`serve() on ${listener} after close()`);
   const connections = new Connections();
+  const serving: Serving = { handler, policy, counts, connections };
   // Runs synchronously when the shutdown is requested, maybe in a SIGTERM handler: closing
   // the listener wakes the accept loop, and idle connections are closed at once.
   const stopDraining = onShutdownRequest(currentTask(), () => {
@@ -107,15 +108,7 @@ export async function serveListener(
           counts.refuse(stream);
           continue;
         }
-        pool.spawnNamed(
-          stream.peer,
-          handleConnection,
-          stream,
-          handler,
-          policy,
-          counts,
-          connections,
-        );
+        pool.spawnNamed(stream.peer, handleConnection, stream, serving);
       }
       if (connections.draining) {
         // A drain is not an error: what is still running when the grace period ends is
@@ -130,34 +123,37 @@ export async function serveListener(
   }
 }
 
-type ErrorPolicy = ReturnType<typeof checkServeArguments>;
+/**
+ * What every connection's task of one serve shares. One object, not four arguments: each
+ * handler's async frame keeps its arguments for the connection's life.
+ */
+interface Serving {
+  readonly handler: Handler;
+  readonly policy: ReturnType<typeof checkServeArguments>;
+  readonly counts: ListenerCounts;
+  readonly connections: Connections;
+}
 
 /** One connection's task: run the handler, apply `onError`, always close the stream. */
-async function handleConnection(
-  stream: SocketStream,
-  handler: Handler,
-  policy: ErrorPolicy,
-  counts: ListenerCounts,
-  connections: Connections,
-): Promise<void> {
-  connections.add(stream, currentTask());
+async function handleConnection(stream: SocketStream, serving: Serving): Promise<void> {
+  const connection = serving.connections.add(stream, currentTask());
   try {
-    await handler(stream);
+    await serving.handler(stream);
   } catch (error) {
     if (error instanceof CancelledError) throw error;
-    const { onError, onPeerError } = policy;
+    const { onError, onPeerError } = serving.policy;
     if (onError !== "propagate") {
       await onError(error, stream);
     } else if (isPeerErrorOf(error, stream)) {
       // The peer reset or vanished: that ends its connection, never the server.
-      counts.countBroken();
+      serving.counts.countBroken();
       onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
     } else {
       throw error;
     }
   } finally {
     await stream.close();
-    connections.remove(stream);
+    serving.connections.remove(connection);
   }
 }
 

@@ -85,6 +85,50 @@ describe("requestShutdown()", () => {
       });
     }));
 
+  test("connections that ended before the drain (first, middle, last) do not hide the others from it", () =>
+    run(async () => {
+      const listener = await listen(LOCALHOST);
+      let ended = 0;
+      let endedEvent = new Event();
+      await withTimeout(10_000, async (pool) => {
+        const served = pool.spawn(() =>
+          listener.serve(async (stream) => {
+            try {
+              for (;;) {
+                const line = await stream.receiveUntil("\n");
+                await stream.sendAll(line);
+              }
+            } finally {
+              ended++;
+              if (!endedEvent.isSet) endedEvent.set();
+            }
+          }),
+        );
+        const clients: SocketStream[] = [];
+        for (let i = 0; i < 5; i++) {
+          const client = await connect(to(listener));
+          await client.sendAll(`hello ${i}\n`);
+          expect(text(await client.receiveUntil("\n"))).toBe(`hello ${i}\n`);
+          clients.push(client);
+        }
+        // The client closes: receiveUntil's IncompleteReadError ends that handler alone.
+        for (const i of [0, 2, 4]) {
+          const before = ended;
+          endedEvent = new Event();
+          await clients[i]?.close();
+          while (ended === before) await endedEvent.wait();
+        }
+        expect(ended).toBe(3);
+        requestShutdown();
+        // The two still open are idle: each is closed at once, and the serve resolves.
+        expect(await readAll(clients[1] as SocketStream)).toEqual(new Uint8Array(0));
+        expect(await readAll(clients[3] as SocketStream)).toEqual(new Uint8Array(0));
+        await served.join();
+        expect(ended).toBe(5);
+        for (const client of clients) await client.close();
+      });
+    }));
+
   test("at the end of the grace period a handler still running is cancelled and its finally runs", () =>
     run(async () => {
       const listener = await listen(LOCALHOST);

@@ -1,7 +1,8 @@
 /**
  * The example's connection handler (`serveClient`) in this process, over loopback sockets:
  * commands written in random pieces come back as the right replies, in order, through the
- * stream's `frames(decoder)`; a protocol error closes only its own connection; over
+ * stream's `frameBatches(decoder)`; a pipelined burst is answered with one `sendAll`; QUIT in
+ * a burst runs nothing after it; a protocol error closes only its own connection; over
  * in-memory streams, reads cancelled at random lose no command. Needs no external tool.
  */
 import { describe, expect, test } from "bun:test";
@@ -160,4 +161,46 @@ describe("serveClient over loopback", () => {
       }
     }
   });
+
+  test("a pipelined burst: its replies, in order, with one sendAll", () =>
+    run(async () => {
+      const store = new Store(clock);
+      const model = new Store(clock);
+      const [client, server] = memoryStreamPair({ bufferSize: 1 << 16 });
+      let sends = 0;
+      const sendAll = server.sendAll.bind(server);
+      server.sendAll = (data) => {
+        sends++;
+        return sendAll(data);
+      };
+      const burst = Array.from({ length: 16 }, (_, i) =>
+        i % 2 === 0 ? ["SET", `key:${i}`, `value ${i}`] : ["GET", `key:${i - 1}`],
+      );
+      await client.sendAll(burst.map(encodeArray).join(""));
+      await client.sendEof();
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          await serveClient(server, store);
+          await server.close();
+        });
+        const replies = asText(await readAll(client as never));
+        expect(replies).toBe(burst.map((args) => execute(args, model)).join(""));
+      });
+      expect(sends).toBe(1);
+    }));
+
+  test("QUIT in a burst: the replies up to it, then the connection closes; nothing after it runs", () =>
+    run(async () => {
+      const store = new Store(clock);
+      const [client, server] = memoryStreamPair();
+      await client.sendAll("SET a 1\r\nQUIT\r\nSET b 2\r\n");
+      await withPool(async (pool) => {
+        pool.spawn(async () => {
+          await serveClient(server, store);
+          await server.close();
+        });
+        expect(asText(await readAll(client as never))).toBe("+OK\r\n+OK\r\n");
+      });
+      expect(execute(["EXISTS", "a", "b"], store)).toBe(":1\r\n");
+    }));
 });
