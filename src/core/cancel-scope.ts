@@ -9,12 +9,17 @@
  * A shielded scope stops both the wake-up walk and the lookup.
  */
 import { type CancelReason, cancelledError, DEADLINE, EXPLICIT } from "./cancel-reason.ts";
+import type { PoolInternal } from "./pool.ts";
+import type { Loop } from "./scheduler.ts";
 import type { TaskInternal } from "./task.ts";
 import type { TimerEntry } from "./timers.ts";
 
-export class CancelScope {
-  /** @internal The task whose code runs directly in this scope. */
-  readonly owner: TaskInternal;
+export abstract class CancelScope {
+  /**
+   * @internal The task whose code runs directly in this scope: a field of the scopes a task
+   * opens (`NestedScope`), the task itself for a task (no slot for it: see task.ts).
+   */
+  abstract readonly owner: TaskInternal;
   /** @internal Why the scope was cancelled (the first reason given); null while it is not. */
   cancelReason: CancelReason | null = null;
   /** @internal What few scopes and tasks need, allocated on first use (see `ScopeRare`). */
@@ -26,16 +31,10 @@ export class CancelScope {
   #next: CancelScope | null = null;
   #prev: CancelScope | null = null;
 
-  /**
-   * @param owner The task whose code runs in the scope; null when the scope *is* that task
-   *   (every task is the scope of its own code, see task.ts).
-   */
   constructor(
     /** @internal */ readonly parent: CancelScope | null,
-    owner: TaskInternal | null,
     shielded = false,
   ) {
-    this.owner = owner ?? (this as unknown as TaskInternal);
     if (shielded) this.rareFields().shielded = true;
     if (parent !== null) {
       const first = parent.#firstChild;
@@ -136,8 +135,9 @@ export class CancelScope {
 
 /**
  * The fields of a scope (or task) that few of them need: a shield, a deadline that fired, an
- * `AbortSignal`, a task's sleep timer and joiners. Kept apart so that a task object stays in a
- * smaller allocation size class (18 slots: 160 bytes instead of 224), and allocated on first use.
+ * `AbortSignal`, a task's sleep timer and joiners, the root's loop. Kept apart so
+ * that a task object stays in JSC's 112-byte size class (12 slots; 13 to 18 take 160 bytes),
+ * and allocated on first use.
  */
 export class ScopeRare {
   shielded = false;
@@ -145,10 +145,38 @@ export class ScopeRare {
   controller: AbortController | null = null;
   /** A task's sleep timer, reused across its sleeps. */
   sleepTimer: TimerEntry | null = null;
+  /** The root task's loop (a child reaches its loop through its pool's scope). */
+  loop: Loop | null = null;
   /** Tasks waiting in a task's `join()`. */
   joiners: TaskInternal[] | null = null;
   /** A `join()` of the task from outside the loop. */
   outsideJoin: PromiseWithResolvers<unknown> | null = null;
+}
+
+/** A scope a task opens inside its code: a pool's, a deadline's or a shield's. */
+export class NestedScope extends CancelScope {
+  constructor(
+    parent: CancelScope,
+    /** @internal */ readonly owner: TaskInternal,
+    shielded = false,
+  ) {
+    super(parent, shielded);
+  }
+}
+
+/**
+ * The scope of a pool: the parent of every task spawned into it. A task reaches its pool and
+ * its loop through it, so that the task object itself holds neither (see task.ts).
+ */
+export class PoolScope extends NestedScope {
+  constructor(
+    parent: CancelScope,
+    owner: TaskInternal,
+    /** @internal */ readonly pool: PoolInternal,
+    /** @internal */ readonly scheduler: Loop,
+  ) {
+    super(parent, owner);
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ export function maybeCurrentTask(): TaskInternal | undefined {
   const task = taskContext.getStore();
   // A finished task's context can leak into callbacks it registered (a setTimeout, say);
   // those callbacks are not part of the task any more.
-  return task !== undefined && task.state === "running" ? task : undefined;
+  return task !== undefined && typeof task.resolveWake !== "string" ? task : undefined;
 }
 
 /** The calling task. Outside a running loop → `GiambioError("giambio is not running")`. */

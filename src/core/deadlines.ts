@@ -3,7 +3,7 @@
  * `fail_after` and `move_on_after`), `shield` is a scope outer cancellation cannot reach.
  */
 import { checkDuration, checkFunction } from "../arguments.ts";
-import { CancelScope } from "./cancel-scope.ts";
+import { type CancelScope, NestedScope } from "./cancel-scope.ts";
 import { currentTaskInternal } from "./context.ts";
 import { type Pool, runPool } from "./pool.ts";
 
@@ -47,7 +47,7 @@ export function skipAfter<T>(
 export async function shield<T>(body: () => T | PromiseLike<T>): Promise<T> {
   checkFunction("shield(body)", body);
   const task = currentTaskInternal();
-  const scope = new CancelScope(task.scope, task, true);
+  const scope = new NestedScope(task.scope, task, true);
   task.scope = scope;
   try {
     return await body();

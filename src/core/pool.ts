@@ -10,7 +10,7 @@
  */
 import { checkDuration, checkFunction, checkOptions, functionName } from "../arguments.ts";
 import { CancelledError, describe, ErrorGroup, GiambioError, TooSlowError } from "../errors.ts";
-import { CancelScope, Deadline } from "./cancel-scope.ts";
+import { type CancelScope, Deadline, PoolScope } from "./cancel-scope.ts";
 import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, wake } from "./park.ts";
 import { type Started, startIn } from "./start.ts";
@@ -67,7 +67,7 @@ export interface Pool {
 /** The pool behind the `Pool` interface: its scope, children, errors and deadline. */
 export class PoolInternal implements Pool, Blocker {
   /** @internal */
-  readonly scope: CancelScope;
+  readonly scope: PoolScope;
   /** Children still running (enumerated through the scope tree when asked, see `tasks`). */
   #live = 0;
   readonly #errors: unknown[] = [];
@@ -83,7 +83,7 @@ export class PoolInternal implements Pool, Blocker {
     // A timeout of 2**52 ms or more never fires: no deadline at all, as for Infinity. The
     // clock is read before the scope is linked, so a failing clock leaves nothing behind.
     const deadline = timeout < NEVER_MS ? owner.scheduler.now() + timeout : null;
-    this.scope = new CancelScope(owner.scope, owner);
+    this.scope = new PoolScope(owner.scope, owner, this, owner.scheduler);
     this.#timeout = timeout;
     if (deadline !== null) {
       this.#deadline = new Deadline(this.scope, deadline);
@@ -126,8 +126,8 @@ export class PoolInternal implements Pool, Blocker {
         `cannot spawn ${name ? `'${name}'` : "a task"} into a pool that has already finished`,
       );
     }
-    const scheduler = this.scope.owner.scheduler;
-    const task = new TaskInternal(scheduler, name, this, this.scope);
+    const scheduler = this.scope.scheduler;
+    const task = new TaskInternal(scheduler, name, this.scope);
     this.#live++;
     scheduler.spawn(task, fn as (...args: never[]) => unknown, args);
     return task as Task<Awaited<R>>;

@@ -242,7 +242,7 @@ export class Loop {
     this.#externalWaits = 0;
     this.#stepsSinceTurn = 0;
     this.#outcome = Promise.withResolvers();
-    const root = new TaskInternal(this, main.name || "main", null, null);
+    const root = new TaskInternal(this, main.name || "main", null);
     this.#rootStart = { fn: main, args };
     this.#root = root;
     this.#attach();
@@ -375,6 +375,7 @@ export class Loop {
         error = stop;
       }
     }
+    this.#dropWait(task);
     if (failed) task.recordOutcome(error instanceof CancelledError ? "cancelled" : "failed", error);
     else task.recordOutcome("finished", value);
     task.detach();
@@ -422,7 +423,7 @@ export class Loop {
     this.#running--;
     const promise = new Promise<T>(captureResolvers);
     task.resolveWake = capturedResolve;
-    task.rejectWake = capturedReject;
+    task.wakeValue = capturedReject;
     this.#afterPark(task);
     return promise;
   }
@@ -436,7 +437,6 @@ export class Loop {
     if (refused !== null) return refused;
     const promise = new Promise<void>(captureResolvers);
     task.resolveWake = capturedResolve;
-    task.rejectWake = capturedReject;
     this.#running--;
     // Marked as waiting while it sits in the ready queue, so that a second wait started
     // before it resumes (a checkpoint it did not await) is refused instead of corrupting it.
@@ -483,9 +483,10 @@ export class Loop {
   /** @internal */
   wakeWithError(task: TaskInternal, error: unknown): void {
     if (!this.#unpark(task)) return;
+    // The resume settles the wait with whatever `resolveWake` holds: the reject function now,
+    // which a parked task keeps in `wakeValue` until it is woken.
+    task.resolveWake = task.wakeValue as (error: unknown) => void;
     task.wakeValue = error;
-    // The resume settles the wait with whatever `resolveWake` holds: the reject function now.
-    task.resolveWake = task.rejectWake;
     this.#makeReady(task);
   }
 
@@ -496,6 +497,19 @@ export class Loop {
     blocker.abortWait(task);
     if (this.#hooks !== null) this.#emit("beforeCancel", task);
     this.wakeWithError(task, cancelledError(task, scope));
+  }
+
+  /**
+   * A task is done while still registered as waiting (a wait it never awaited): undo the
+   * registration, so that nothing wakes it (a lock would hand itself to a finished task) and
+   * its slots, which now hold its state and outcome, are never taken for a wake-up.
+   */
+  #dropWait(task: TaskInternal): void {
+    const blocker = task.blocker;
+    if (blocker === null) return;
+    blocker.abortWait(task);
+    this.#unpark(task);
+    task.resolveWake = null;
   }
 
   #unpark(task: TaskInternal): boolean {
@@ -680,8 +694,13 @@ export class Loop {
 
   #nextStep(): void {
     const batch = this.#batch;
-    const index = this.#batchIndex;
+    let index = this.#batchIndex;
+    // A task queued by a checkpoint it never awaited may have finished since: nothing to resume.
+    while (index < batch.length && typeof (batch[index] as TaskInternal).resolveWake === "string") {
+      index++;
+    }
     if (index >= batch.length) {
+      this.#batchIndex = index;
       this.#endIteration();
       return;
     }
@@ -706,7 +725,7 @@ export class Loop {
     }
     task.blocker = null;
     const resolve = task.resolveWake as (value: unknown) => void;
-    task.resolveWake = task.rejectWake = null;
+    task.resolveWake = null;
     const value = task.wakeValue;
     task.wakeValue = undefined;
     resolve(value);
@@ -861,6 +880,7 @@ export class Loop {
       return;
     }
     // The tree was already unwinding (stopped, or the root cancelled) and that deadlocked.
+    this.#dropWait(root);
     root.recordOutcome("failed", stopError(root.cancelReason) ?? deadlockError(root));
     root.settle();
     this.#finishRun(root);

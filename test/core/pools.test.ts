@@ -9,6 +9,7 @@ import {
   checkpoint,
   currentTask,
   ErrorGroup,
+  Event,
   GiambioError,
   MockClock,
   type Pool,
@@ -96,16 +97,21 @@ describe("pool errors", () => {
   test("two children failing at once give an ErrorGroup in order of occurrence", async () => {
     const a = new Error("a");
     const b = new TypeError("b");
+    // One event releases both in the same iteration (two 10 ms sleeps could land in
+    // different millisecond timer buckets and fail one at a time).
+    const go = new Event();
     const error = await run(() =>
       withPool(async (pool) => {
         pool.spawn(async () => {
-          await sleep(10);
+          await go.wait();
           throw a;
         });
         pool.spawn(async () => {
-          await sleep(10);
+          await go.wait();
           throw b;
         });
+        await sleep(10);
+        go.set();
       }).catch((e) => e),
     );
     expect(error).toBeInstanceOf(ErrorGroup);
