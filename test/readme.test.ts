@@ -4,8 +4,9 @@
  * expects it to exit cleanly, with nothing on stderr. A block that prints must be followed
  * by a ```text block showing its output, and its stdout must match it line by line, so the
  * guide cannot drift from what the code does. In an output block, `…` stands for any text
- * and `~2.00` for a timing of at least about 2.00 and less than half as much again: it
- * passes when two 2-second children ran at once and fails when they ran one after the other.
+ * and `~2.00` for a timing of at least about 2.00 and under 1.9 times it: it passes when
+ * two 2-second children ran at once and fails when they ran one after the other (2 times),
+ * with room for a loaded machine (a `~100 ms` sleep was seen past 1.5 times).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -29,9 +30,9 @@ const examples: Example[] = [
 const dir = mkdtempSync(join(tmpdir(), "giambio-readme-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Whether `actual` is a number `~expected` allows: from 2% under it to 1.5 times it. */
+/** Whether `actual` is a number `~expected` allows: from 2% under it to 1.9 times it. */
 function withinTiming(actual: number, expected: number): boolean {
-  return actual >= expected * 0.98 && actual < Math.max(expected * 1.5, expected + 0.01);
+  return actual >= expected * 0.98 && actual < Math.max(expected * 1.9, expected + 0.01);
 }
 
 /** Why `actual` does not match the output line `expected`, or null when it does. */
@@ -64,6 +65,8 @@ describe("README examples", () => {
   test("output matching: `~` rejects a sequential run, `…` takes anything", () => {
     const line = "[main] Children execution complete in ~2.00 seconds";
     expect(mismatch(line, "[main] Children execution complete in 2.01 seconds")).toBeNull();
+    expect(mismatch(line, "[main] Children execution complete in 3.50 seconds")).toBeNull();
+    expect(mismatch(line, "[main] Children execution complete in 3.80 seconds")).not.toBeNull();
     expect(mismatch(line, "[main] Children execution complete in 4.00 seconds")).not.toBeNull();
     expect(mismatch(line, "[main] Children execution complete in 1.50 seconds")).not.toBeNull();
     expect(mismatch("… bytes read", "1234 bytes read")).toBeNull();

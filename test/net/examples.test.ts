@@ -330,7 +330,8 @@ describe("examples", () => {
     ]);
     const seconds = Number(/complete in (\d+\.\d\d) seconds/.exec(lines[5] as string)?.[1]);
     expect(seconds).toBeGreaterThanOrEqual(1.99);
-    expect(seconds).toBeLessThan(3);
+    // Run one after the other they would take 4 s; the rest is room for a loaded machine.
+    expect(seconds).toBeLessThan(3.8);
   }, 15000);
 
   test("children.ts is the program README.md shows, from its import on", async () => {

@@ -145,10 +145,16 @@ async function askPid(port: number): Promise<number> {
   }
 }
 
-/** Connects until every pid in `pids` has answered (bounded): reusePort spreads connections. */
-async function seeEveryPid(port: number, pids: number[]): Promise<Set<number>> {
+/**
+ * Connects until every pid in `pids` has answered or `ms` have passed: reusePort spreads
+ * connections. Bounded by time, not by a count of tries: a worker prints its line before it
+ * listens, and on a loaded machine a just-restarted one took longer to bind than the 400
+ * quick connections to its sibling that an earlier count allowed.
+ */
+async function seeEveryPid(port: number, pids: number[], ms = 10_000): Promise<Set<number>> {
   const seen = new Set<number>();
-  for (let i = 0; i < 400 && !pids.every((pid) => seen.has(pid)); i++) {
+  const deadline = performance.now() + ms;
+  while (!pids.every((pid) => seen.has(pid)) && performance.now() < deadline) {
     seen.add(await askPid(port));
   }
   return seen;
@@ -182,7 +188,11 @@ group.if(linux)("worker processes", () => {
           socket: {
             open(socket) {
               socket.write("request\n");
-              setTimeout(() => primary.child.kill("SIGTERM"), 100); // mid-request
+              // Mid-request: once the handler has read it (a fixed delay lost the race under
+              // load, and the drain then closed what still looked like an idle connection).
+              primary
+                .waitFor(/^worker 1 got a request$/)
+                .then(() => primary.child.kill("SIGTERM"), reject);
             },
             data(_socket, chunk) {
               got += chunk.toString();

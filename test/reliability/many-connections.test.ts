@@ -65,7 +65,13 @@ test(
       });
 
       const after = await server.waitFor(
-        (s) => s.finished === CLIENTS && s.fds === before.fds && s.liveTasks === before.liveTasks,
+        // The streams are counted by finalization callbacks, which a loaded machine can run a
+        // poll or two after the GC: wait for them too (bounded); a leak never gets there.
+        (s) =>
+          s.finished === CLIENTS &&
+          s.fds === before.fds &&
+          s.liveTasks === before.liveTasks &&
+          s.liveStreams < CLIENTS / 20,
       );
       expect(after.started).toBe(CLIENTS);
       expect(after.finished).toBe(CLIENTS);

@@ -3,16 +3,22 @@
  * what happened and roughly when (in units of a base duration), never exact times.
  */
 export class Timeline {
-  readonly #start = performance.now();
+  readonly #now: () => number;
+  readonly #start: number;
   readonly events: { label: string; at: number }[] = [];
 
   constructor(
     /** The test's unit of time in ms (giambio's scripts use seconds; we scale them down). */
     readonly unit: number,
-  ) {}
+    /** Where time is read: the real clock, or a `MockClock`'s `now` for exact timings. */
+    now: () => number = () => performance.now(),
+  ) {
+    this.#now = now;
+    this.#start = now();
+  }
 
   mark(label: string): void {
-    this.events.push({ label, at: performance.now() - this.#start });
+    this.events.push({ label, at: this.#now() - this.#start });
   }
 
   get labels(): string[] {
