@@ -4,7 +4,7 @@
  * restarted or stops the server as the policy says, that SIGTERM/SIGINT stop every worker,
  * and that no worker outlives its primary, even one killed with SIGKILL.
  */
-import { expect, describe as group, test } from "bun:test";
+import { afterEach, expect, describe as group, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { run, serve, withPool } from "../../src/index.ts";
@@ -38,6 +38,25 @@ async function expectGone(pids: number[], within = 8000): Promise<void> {
   expect(pids.filter(alive)).toEqual([]);
 }
 
+/** Every primary a test started: one that failed or timed out leaves no process behind. */
+const started = new Set<Primary>();
+
+afterEach(() => {
+  for (const primary of started) {
+    const { child } = primary;
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    for (const line of primary.lines) {
+      const pid = Number(/^worker \d+ pid (\d+)/.exec(line)?.[1]);
+      if (pid > 0 && alive(pid)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {} // it exited meanwhile
+      }
+    }
+  }
+  started.clear();
+});
+
 /** The fixture's primary process, its stdout lines as they come, its whole stderr. */
 class Primary {
   readonly child: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
@@ -53,6 +72,7 @@ class Primary {
       stderr: "pipe",
     });
     this.child = child;
+    started.add(this);
     const decoder = new TextDecoder();
     const out = (async () => {
       for await (const line of readLines(child.stdout)) {
