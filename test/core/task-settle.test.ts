@@ -73,6 +73,22 @@ describe("a task that returns without suspending", () => {
   });
 });
 
+describe("pool.spawn(fn, ...args)", () => {
+  test("passes no arguments, one, or several, and each task its own", async () => {
+    const seen = await run(() =>
+      withPool(async (pool) => {
+        const record = (...args: unknown[]) => args;
+        const none = pool.spawn(record);
+        const one = pool.spawn(record, 1);
+        const several = pool.spawn(record, "a", undefined, 3);
+        const again = pool.spawn(record);
+        return [await none.join(), await one.join(), await several.join(), await again.join()];
+      }),
+    );
+    expect(seen).toEqual([[], [1], ["a", undefined, 3], []]);
+  });
+});
+
 function currentTaskOrNull(): Task | null {
   try {
     return currentTask();
