@@ -7,9 +7,10 @@
  *
  * ## Reads that need not wait do not wait
  * When the buffer already holds the answer, a read returns an already-resolved promise: no
- * async function, no inner await, no copy when the answer lies in one chunk. It still checks
- * for cancellation (the checkpoint rule: operations that need not wait check cancellation
- * without yielding). Only a read that must wait for bytes enters the async slow path, which
+ * async function, no inner await, no copy when the answer lies in one chunk (except frames
+ * of up to 32 bytes, which cost less to copy than to view: see receive-buffer.ts). It still
+ * checks for cancellation (the checkpoint rule: operations that need not wait check
+ * cancellation without yielding). Only a read that must wait for bytes enters the async slow path, which
  * owns the receiving side until it completes (another reader meanwhile: `ResourceBusyError`).
  *
  * ## Bounded buffering
