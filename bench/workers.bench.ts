@@ -17,8 +17,9 @@
  * ("what a worker costs does not grow with the number of workers") compares `workers: 2`
  * with two hand-started processes serving the same port with `reusePort`, each in a session
  * of its own as a worker is (the scheduler's autogroups follow sessions, and they change how
- * often the processes are switched), under the same load. The growth itself is reported
- * without a target; 2 workers cannot show 2× the throughput here.
+ * often the processes are switched), under the same load; the server without workers runs
+ * in a session of its own too. The growth itself is reported without a target; 2 workers
+ * cannot show 2× the throughput here.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
@@ -40,9 +41,12 @@ class EchoServer {
     readonly port: number,
   ) {}
 
-  /** `serve({ workers: count })`, or with 0 the same server without workers. */
+  /**
+   * `serve({ workers: count })`, or with 0 the same server without workers, in a session of
+   * its own as a worker is.
+   */
   static async workers(count: number): Promise<EchoServer> {
-    const primary = spawnEchoer([String(count)], false);
+    const primary = spawnEchoer([String(count)], count === 0);
     const { pids, port } = await announced(primary, Math.max(count, 1));
     return EchoServer.ready([primary], count === 0 ? pids : [primary.pid, ...pids], port);
   }
