@@ -924,7 +924,7 @@ let startingArgs: unknown[] = [];
  * Runs inside `taskContext.run(task, ...)`: calls the task's function and hears about its
  * outcome through two shared reactions instead of two closures per task (a spawn allocates
  * less, and an idle task holds less). A reaction runs in the async context it was registered
- * in, so the store tells it which task settled.
+ * in, so the store tells it which task settled; so does a microtask.
  */
 function startInTaskContext(): void {
   // Read both before calling: the function may spawn tasks synchronously, reusing the slots.
@@ -937,7 +937,39 @@ function startInTaskContext(): void {
     result = Promise.reject(error);
   }
   const promise = result instanceof Promise ? result : Promise.resolve(result);
-  promise.then(taskFulfilled, taskRejected);
+  const value = Bun.peek(promise);
+  if (value !== promise && Bun.peek.status(promise) === "fulfilled") {
+    // Returned without suspending (a trivial task): settled by a microtask queued now, which
+    // runs exactly where the reaction to the fulfilled promise would, without allocating the
+    // promise `then` returns and its reaction.
+    fulfilledValues.push(value);
+    queueMicrotask(taskFulfilledAtOnce);
+  } else {
+    promise.then(taskFulfilled, taskRejected);
+  }
+}
+
+/**
+ * The values of the tasks that fulfilled without suspending, in the order their
+ * `taskFulfilledAtOnce` microtasks were queued: microtasks run in that order, so each one
+ * takes the oldest value.
+ */
+const fulfilledValues: unknown[] = [];
+let fulfilledNext = 0;
+
+function taskFulfilledAtOnce(): void {
+  const value = fulfilledValues[fulfilledNext];
+  fulfilledValues[fulfilledNext++] = undefined;
+  if (fulfilledNext === fulfilledValues.length) {
+    fulfilledValues.length = 0;
+    fulfilledNext = 0;
+  }
+  try {
+    taskFulfilled(value);
+  } catch (error) {
+    // Reported as the reaction's failure would have been: an unhandled rejection.
+    Promise.reject(error);
+  }
 }
 
 function taskFulfilled(value: unknown): void {
