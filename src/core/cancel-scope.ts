@@ -74,11 +74,16 @@ export abstract class CancelScope {
   /** @internal Unlinks the scope from its parent when the code that opened it has finished. */
   detach(): void {
     const parent = this.parent;
-    if (parent === null) return;
+    if (parent === null || !this.#linked(parent)) return;
+    if (this.cancelReason !== null) this.owner.scheduler.cancelledScopes--;
     if (this.#prev !== null) this.#prev.#next = this.#next;
     else if (parent.#firstChild === this) parent.#firstChild = this.#next;
     if (this.#next !== null) this.#next.#prev = this.#prev;
     this.#next = this.#prev = null;
+  }
+
+  #linked(parent: CancelScope): boolean {
+    return this.#prev !== null || parent.#firstChild === this;
   }
 
   /**
@@ -95,6 +100,8 @@ export abstract class CancelScope {
     if (this.cancelReason !== null) return;
     this.cancelReason = reason;
     const scheduler = this.owner.scheduler;
+    // Only a scope still in the tree can be found by a checkpoint (see `cancelledScopes`).
+    if (this.parent === null || this.#linked(this.parent)) scheduler.cancelledScopes++;
     const stack: CancelScope[] = [this];
     for (let scope = stack.pop(); scope !== undefined; scope = stack.pop()) {
       scope.rare?.controller?.abort(cancelledError(scope.owner, this));

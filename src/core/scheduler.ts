@@ -90,6 +90,11 @@ type Hook = Exclude<keyof BaseDebugger, "constructor">;
 type IdleAction = "wait" | "jump" | "deadlock";
 
 export class Loop {
+  /**
+   * @internal Cancelled scopes still in the tree (counted by cancel-scope.ts). While there
+   * are none, no checkpoint can be cancelled, and it need not walk up its scopes to know.
+   */
+  cancelledScopes = 0;
   readonly clock: Clock;
   readonly handleSignals: boolean;
   #hooks: BaseDebugger | null;
@@ -402,7 +407,7 @@ export class Loop {
       if (blocker !== task.blocker) blocker.abortWait(task);
       return this.#alreadyWaiting(task);
     }
-    if (blocker.cancellable) {
+    if (blocker.cancellable && this.cancelledScopes !== 0) {
       const cancelled = cancelledScope(task.scope);
       if (cancelled !== null) {
         blocker.abortWait(task);
@@ -467,6 +472,7 @@ export class Loop {
 
   /** @internal A rejected `CancelledError` if `task` is in a cancelled scope, else null. */
   checkCancelled(task: TaskInternal): Promise<never> | null {
+    if (this.cancelledScopes === 0) return null;
     const cancelled = cancelledScope(task.scope);
     if (cancelled === null) return null;
     if (this.#hooks !== null) this.#emit("beforeCancel", task);

@@ -195,6 +195,47 @@ describe("level-triggered cancellation", () => {
   });
 });
 
+describe("the loop's count of cancelled scopes (checkpoints skip the scope walk at zero)", () => {
+  test("cancelled scopes that came and went, and cancels of finished tasks, leave later cancels working", async () => {
+    const outcomes: string[] = [];
+    await run(async () => {
+      for (let round = 0; round < 3; round++) {
+        // A pool cancelled and left: counted while it is in the tree, not after.
+        await withPool(async (pool) => {
+          pool.spawn(sleepForever);
+          pool.cancel();
+        });
+        // A finished task cancelled: it is out of the tree, so it counts for nothing.
+        let finished: Task | undefined;
+        await withPool(async (pool) => {
+          finished = pool.spawn(async () => {});
+        });
+        finished?.cancel();
+        finished?.cancel();
+        await checkpoint();
+        // A running task cancelled now must still see it at its next checkpoint.
+        await withPool(async (pool) => {
+          const task = pool.spawn(async () => {
+            for (;;) await checkpoint();
+          });
+          await checkpoint();
+          task.cancel();
+          try {
+            await task.join();
+          } catch (error) {
+            outcomes.push(`${task.state}: ${(error as Error).name}`);
+          }
+        });
+      }
+    });
+    expect(outcomes).toEqual([
+      "cancelled: CancelledError",
+      "cancelled: CancelledError",
+      "cancelled: CancelledError",
+    ]);
+  });
+});
+
 describe("currentTask", () => {
   test("currentTask names the calling task", async () => {
     await run(async function main() {
