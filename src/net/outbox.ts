@@ -23,7 +23,8 @@
 
 /**
  * Where an outbox writes: Bun's `socket.write` (unbuffered; may take part; -1 when gone),
- * given the bytes `bytes[byteOffset, byteOffset + byteLength)`.
+ * given the bytes `bytes[byteOffset, byteOffset + byteLength)`. Passed to each call that
+ * may write (the stream's socket), not kept by the outbox.
  */
 export interface Writer {
   write(bytes: Uint8Array, byteOffset: number, byteLength: number): number;
@@ -54,22 +55,27 @@ export const Written = {
 } as const;
 export type Written = (typeof Written)[keyof typeof Written];
 
+/** `#flags`: the bytes wait for the end of the iteration (not for `drain`). */
+const DEFERRED = 1;
+/** `#flags`: small sends are coalesced per iteration (else written at once). */
+const COALESCING = 2;
+/** `#flags` above the two bits: flushes in a row that had a single chunk to write. */
+const SINGLE_FLUSH = 4;
+
+/**
+ * Four slots (JSC's 48-byte size class; five or six take 64 B, seven 80): every connection
+ * has an outbox, so the writer is an argument of the calls that write rather than a field,
+ * the two marks and the flush count share one number, and the chunk array is made the first
+ * time bytes have to stay (a connection whose writes are all taken at once never makes one).
+ */
 export class Outbox {
-  readonly #writer: Writer;
-  /** Accepted bytes, oldest first, never copied until written. */
-  readonly #chunks: Uint8Array[] = [];
+  /** Accepted bytes, oldest first, never copied until written; null until bytes first stay. */
+  #chunks: Uint8Array[] | null = null;
   #size = 0;
-  #deferred = false;
-  /** Small sends are coalesced per iteration (else written at once). */
-  #coalescing = false;
+  /** `DEFERRED` | `COALESCING` | single flushes in a row × `SINGLE_FLUSH`. */
+  #flags = 0;
   /** The iteration of the last write made at once, to notice a second one in the same. */
   #lastDirectWrite = -1;
-  /** Flushes in a row that had a single chunk to write (nothing coalesced). */
-  #singleFlushes = 0;
-
-  constructor(writer: Writer) {
-    this.#writer = writer;
-  }
 
   /** Bytes accepted and not yet taken by the socket. */
   get size(): number {
@@ -78,29 +84,29 @@ export class Outbox {
 
   /** The bytes wait for the end of the iteration (not for `drain`). */
   get deferred(): boolean {
-    return this.#deferred;
+    return (this.#flags & DEFERRED) !== 0;
   }
 
   /** Bytes wait for the socket's `drain`: a new send must wait behind them. */
   get waitingForDrain(): boolean {
-    return this.#size > 0 && !this.#deferred;
+    return this.#size > 0 && (this.#flags & DEFERRED) === 0;
   }
 
   /**
    * Accepts `bytes` (non-empty) sent during loop iteration `iteration` (-1: outside the
    * loop's steps). While earlier bytes wait for `drain`, these join them (`Pending`).
    */
-  send(bytes: Uint8Array, iteration: number): Written {
-    const waitingForDrain = this.waitingForDrain;
+  send(writer: Writer, bytes: Uint8Array, iteration: number): Written {
+    const flags = this.#flags;
+    const waitingForDrain = this.#size > 0 && (flags & DEFERRED) === 0;
     if (!waitingForDrain && this.#size + bytes.length <= COALESCE_LIMIT) {
-      if (this.#deferred) {
+      if ((flags & DEFERRED) !== 0) {
         this.#add(bytes);
         return Written.Done;
       }
       if (iteration >= 0) {
-        if (this.#coalescing || iteration === this.#lastDirectWrite) {
-          this.#coalescing = true;
-          this.#deferred = true;
+        if ((flags & COALESCING) !== 0 || iteration === this.#lastDirectWrite) {
+          this.#flags = flags | COALESCING | DEFERRED;
           this.#add(bytes);
           return Written.Deferred;
         }
@@ -109,7 +115,7 @@ export class Outbox {
     }
     if (this.#size === 0) {
       // Nothing queued: write at once and keep only what the socket did not take.
-      const written = this.#writer.write(bytes, 0, bytes.length);
+      const written = writer.write(bytes, 0, bytes.length);
       if (written === bytes.length) return Written.Done;
       if (written < 0) {
         this.#add(bytes);
@@ -121,30 +127,36 @@ export class Outbox {
     this.#add(bytes);
     if (waitingForDrain) return Written.Pending;
     // Queued for the iteration's end, but this brings too much: write it all now.
-    return this.flush();
+    return this.flush(writer);
   }
 
   /** The end of the iteration: updates the coalescing policy, then flushes (if deferred). */
-  atIterationEnd(): Written {
-    if (!this.#deferred) return Written.Done;
-    this.#deferred = false;
-    if (this.#chunks.length > 1) this.#singleFlushes = 0;
-    else if (++this.#singleFlushes >= SINGLE_FLUSHES_BEFORE_DIRECT) {
-      this.#coalescing = false;
-      this.#singleFlushes = 0;
+  atIterationEnd(writer: Writer): Written {
+    let flags = this.#flags;
+    if ((flags & DEFERRED) === 0) return Written.Done;
+    flags &= ~DEFERRED;
+    if ((this.#chunks as Uint8Array[]).length > 1) {
+      flags &= COALESCING; // several chunks: the count of single flushes starts again
+    } else {
+      flags += SINGLE_FLUSH;
+      // Enough single flushes in a row: back to writing at once, the count at zero.
+      if (flags >= SINGLE_FLUSHES_BEFORE_DIRECT * SINGLE_FLUSH) flags = 0;
     }
-    return this.flush();
+    this.#flags = flags;
+    return this.flush(writer);
   }
 
   /** Writes everything now, in one `write` call (no longer waiting for the iteration's end). */
-  flush(): Written {
-    this.#deferred = false;
-    if (this.#size === 0) return Written.Done;
+  flush(writer: Writer): Written {
+    this.#flags &= ~DEFERRED;
     const chunks = this.#chunks;
     const size = this.#size;
-    if (chunks.length > 1 && size <= scratch.length) return this.#flushThroughScratch(size);
+    if (chunks === null || size === 0) return Written.Done;
+    if (chunks.length > 1 && size <= scratch.length) {
+      return this.#flushThroughScratch(writer, chunks, size);
+    }
     const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, size);
-    const written = this.#writer.write(bytes, 0, size);
+    const written = writer.write(bytes, 0, size);
     if (written === size) {
       chunks.length = 0;
       this.#size = 0;
@@ -162,8 +174,7 @@ export class Outbox {
    * the usual flush (a reply and a prompt, written whole) allocates nothing. `write` copies
    * what it takes before returning; only a rest it did not take is copied out to stay.
    */
-  #flushThroughScratch(size: number): Written {
-    const chunks = this.#chunks;
+  #flushThroughScratch(writer: Writer, chunks: Uint8Array[], size: number): Written {
     let offset = 0;
     for (const chunk of chunks) {
       const length = chunk.length;
@@ -171,7 +182,7 @@ export class Outbox {
       else for (let i = 0; i < length; i++) scratch[offset + i] = chunk[i] as number;
       offset += length;
     }
-    const written = this.#writer.write(scratch, 0, size);
+    const written = writer.write(scratch, 0, size);
     if (written < 0) return Written.Failed;
     chunks.length = 0;
     if (written === size) {
@@ -186,14 +197,15 @@ export class Outbox {
   /** Drops every byte; returns how many there were. */
   clear(): number {
     const dropped = this.#size;
-    this.#chunks.length = 0;
+    if (this.#chunks !== null) this.#chunks.length = 0;
     this.#size = 0;
-    this.#deferred = false;
+    this.#flags &= ~DEFERRED;
     return dropped;
   }
 
   #add(bytes: Uint8Array): void {
-    this.#chunks.push(bytes);
+    if (this.#chunks === null) this.#chunks = [bytes];
+    else this.#chunks.push(bytes);
     this.#size += bytes.length;
   }
 }

@@ -180,7 +180,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
       );
     }
     this.#socket = socket;
-    this.#outbox = new Outbox(socket);
+    this.#outbox = new Outbox();
     if (unixPath !== null) {
       this.remoteAddress = unixPath;
       this.remotePort = 0;
@@ -345,7 +345,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     const refused = refuseWait(task);
     if (refused !== null) return refused;
     if (bytes.length === 0) return SENT;
-    switch (this.#outbox.send(bytes, currentIteration(task))) {
+    switch (this.#outbox.send(this.#socket, bytes, currentIteration(task))) {
       case Written.Done:
         return SENT;
       case Written.Deferred:
@@ -495,7 +495,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   [AT_ITERATION_END](): void {
     if (!this.#outbox.deferred || this.#socketClosed) return;
-    this.#afterWrite(this.#outbox.atIterationEnd());
+    this.#afterWrite(this.#outbox.atIterationEnd(this.#socket));
   }
 
   #onEnd(): void {
@@ -568,7 +568,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /** Writes the outbox now, in one `write` call. */
   #flush(): void {
     if (this.#socketClosed) return;
-    this.#afterWrite(this.#outbox.flush());
+    this.#afterWrite(this.#outbox.flush(this.#socket));
   }
 
   /** Acts on a flush: the outbox emptied, waits for `drain`, or the socket refused it. */
