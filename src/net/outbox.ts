@@ -62,11 +62,16 @@ const COALESCING = 2;
 /** `#flags` above the two bits: flushes in a row that had a single chunk to write. */
 const SINGLE_FLUSH = 4;
 
+/** `send`'s verdict when the bytes it queued must go out at once, with those before them. */
+const FLUSH_NOW = -1;
+
 /**
  * Four slots (JSC's 48-byte size class; five or six take 64 B, seven 80): every connection
  * has an outbox, so the writer is an argument of the calls that write rather than a field,
  * the two marks and the flush count share one number, and the chunk array is made the first
  * time bytes have to stay (a connection whose writes are all taken at once never makes one).
+ * No private methods or getters either: JSC gives each instance of a class that has one a
+ * brand slot, and one that has accessors a spare slot.
  */
 export class Outbox {
   /** Accepted bytes, oldest first, never copied until written; null until bytes first stay. */
@@ -77,18 +82,20 @@ export class Outbox {
   /** The iteration of the last write made at once, to notice a second one in the same. */
   #lastDirectWrite = -1;
 
+  // Methods, not getters: a class with accessors gets one more slot per instance from JSC.
+
   /** Bytes accepted and not yet taken by the socket. */
-  get size(): number {
+  size(): number {
     return this.#size;
   }
 
   /** The bytes wait for the end of the iteration (not for `drain`). */
-  get deferred(): boolean {
+  isDeferred(): boolean {
     return (this.#flags & DEFERRED) !== 0;
   }
 
   /** Bytes wait for the socket's `drain`: a new send must wait behind them. */
-  get waitingForDrain(): boolean {
+  isWaitingForDrain(): boolean {
     return this.#size > 0 && (this.#flags & DEFERRED) === 0;
   }
 
@@ -98,36 +105,40 @@ export class Outbox {
    */
   send(writer: Writer, bytes: Uint8Array, iteration: number): Written {
     const flags = this.#flags;
-    const waitingForDrain = this.#size > 0 && (flags & DEFERRED) === 0;
-    if (!waitingForDrain && this.#size + bytes.length <= COALESCE_LIMIT) {
-      if ((flags & DEFERRED) !== 0) {
-        this.#add(bytes);
-        return Written.Done;
-      }
-      if (iteration >= 0) {
-        if ((flags & COALESCING) !== 0 || iteration === this.#lastDirectWrite) {
-          this.#flags = flags | COALESCING | DEFERRED;
-          this.#add(bytes);
-          return Written.Deferred;
-        }
-        this.#lastDirectWrite = iteration;
-      }
-    }
-    if (this.#size === 0) {
+    const size = this.#size;
+    const waitingForDrain = size > 0 && (flags & DEFERRED) === 0;
+    // May wait for the iteration's end: nothing waits for drain, and the limit is not passed.
+    const coalescible = !waitingForDrain && size + bytes.length <= COALESCE_LIMIT;
+    let kept = bytes;
+    let result: Written | typeof FLUSH_NOW;
+    if (coalescible && (flags & DEFERRED) !== 0) {
+      result = Written.Done; // joins the bytes already deferred
+    } else if (
+      coalescible &&
+      iteration >= 0 &&
+      ((flags & COALESCING) !== 0 || iteration === this.#lastDirectWrite)
+    ) {
+      this.#flags = flags | COALESCING | DEFERRED;
+      result = Written.Deferred;
+    } else if (size === 0) {
+      if (coalescible && iteration >= 0) this.#lastDirectWrite = iteration;
       // Nothing queued: write at once and keep only what the socket did not take.
       const written = writer.write(bytes, 0, bytes.length);
       if (written === bytes.length) return Written.Done;
-      if (written < 0) {
-        this.#add(bytes);
-        return Written.Failed;
+      if (written < 0) result = Written.Failed;
+      else {
+        kept = bytes.subarray(written);
+        result = Written.Pending;
       }
-      this.#add(bytes.subarray(written));
-      return Written.Pending;
+    } else {
+      // Behind bytes waiting for drain; or deferred ones, with which this brings too much:
+      // then everything is written now.
+      result = waitingForDrain ? Written.Pending : FLUSH_NOW;
     }
-    this.#add(bytes);
-    if (waitingForDrain) return Written.Pending;
-    // Queued for the iteration's end, but this brings too much: write it all now.
-    return this.flush(writer);
+    if (this.#chunks === null) this.#chunks = [kept];
+    else this.#chunks.push(kept);
+    this.#size = size + kept.length;
+    return result === FLUSH_NOW ? this.flush(writer) : result;
   }
 
   /** The end of the iteration: updates the coalescing policy, then flushes (if deferred). */
@@ -152,44 +163,23 @@ export class Outbox {
     const chunks = this.#chunks;
     const size = this.#size;
     if (chunks === null || size === 0) return Written.Done;
-    if (chunks.length > 1 && size <= scratch.length) {
-      return this.#flushThroughScratch(writer, chunks, size);
-    }
-    const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, size);
+    // Several chunks are joined in the shared scratch buffer, so that the usual flush (a
+    // reply and a prompt, written whole) allocates nothing: `write` copies what it takes
+    // before returning, and only a rest it did not take is copied out to stay.
+    const bytes =
+      chunks.length === 1
+        ? (chunks[0] as Uint8Array)
+        : size <= scratch.length
+          ? joinIntoScratch(chunks)
+          : concat(chunks, size);
     const written = writer.write(bytes, 0, size);
-    if (written === size) {
-      chunks.length = 0;
-      this.#size = 0;
-      return Written.Done;
-    }
-    if (written < 0) return Written.Failed;
-    chunks.length = 0;
-    chunks.push(bytes.subarray(written));
-    this.#size = size - written;
-    return Written.Pending;
-  }
-
-  /**
-   * Several chunks: joined in the shared scratch buffer and written from there, so that
-   * the usual flush (a reply and a prompt, written whole) allocates nothing. `write` copies
-   * what it takes before returning; only a rest it did not take is copied out to stay.
-   */
-  #flushThroughScratch(writer: Writer, chunks: Uint8Array[], size: number): Written {
-    let offset = 0;
-    for (const chunk of chunks) {
-      const length = chunk.length;
-      if (length > SMALL_COPY) scratch.set(chunk, offset);
-      else for (let i = 0; i < length; i++) scratch[offset + i] = chunk[i] as number;
-      offset += length;
-    }
-    const written = writer.write(scratch, 0, size);
     if (written < 0) return Written.Failed;
     chunks.length = 0;
     if (written === size) {
       this.#size = 0;
       return Written.Done;
     }
-    chunks.push(scratch.slice(written, size));
+    chunks.push(bytes === scratch ? scratch.slice(written, size) : bytes.subarray(written));
     this.#size = size - written;
     return Written.Pending;
   }
@@ -202,12 +192,6 @@ export class Outbox {
     this.#flags &= ~DEFERRED;
     return dropped;
   }
-
-  #add(bytes: Uint8Array): void {
-    if (this.#chunks === null) this.#chunks = [bytes];
-    else this.#chunks.push(bytes);
-    this.#size += bytes.length;
-  }
 }
 
 /**
@@ -219,6 +203,18 @@ const SMALL_COPY = 16;
 
 /** Where flushes of several small chunks are joined (one for every outbox: writes are synchronous). */
 const scratch = new Uint8Array(COALESCE_LIMIT);
+
+/** `chunks` joined at the start of the scratch buffer (their total fits in it). */
+function joinIntoScratch(chunks: Uint8Array[]): Uint8Array {
+  let offset = 0;
+  for (const chunk of chunks) {
+    const length = chunk.length;
+    if (length > SMALL_COPY) scratch.set(chunk, offset);
+    else for (let i = 0; i < length; i++) scratch[offset + i] = chunk[i] as number;
+    offset += length;
+  }
+  return scratch;
+}
 
 /** The chunks of an outbox as one buffer, so that they go out in one `write` call. */
 function concat(chunks: Uint8Array[], length: number): Uint8Array {

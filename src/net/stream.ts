@@ -301,7 +301,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
 
   /** @internal Bytes this stream holds in memory: received and unread, plus accepted and unsent. */
   get [HELD_BYTES](): number {
-    return this.#receiver.buffered + this.#outbox.size;
+    return this.#receiver.buffered + this.#outbox.size();
   }
 
   /** @internal The reader is parked waiting for the first byte of a message. */
@@ -383,8 +383,8 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (this.#send === "open") {
       this.#send = "eof-queued";
       // What sendAll accepted goes out first; the FIN follows once the outbox is empty.
-      if (this.#outbox.deferred) this.#flush();
-      if (this.#outbox.size === 0) this.#shutdownWrites();
+      if (this.#outbox.isDeferred()) this.#flush();
+      if (this.#outbox.size() === 0) this.#shutdownWrites();
     }
     // Bytes an earlier sendAll queued and the socket refused: say so rather than succeed.
     if (this.#unreportedLoss > 0) return Promise.reject(this.#brokenError());
@@ -403,10 +403,10 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (!this.#closed) {
       this.#closed = true;
       this.#receiver.close();
-      if (this.#outbox.deferred) this.#flush();
+      if (this.#outbox.isDeferred()) this.#flush();
       // With nothing unsent, closing never looks at the calling task: Bun callbacks (a
       // refused or abandoned connection) may call it.
-      if (this.#outbox.size === 0) {
+      if (this.#outbox.size() === 0) {
         this.#shutDown();
         return SENT;
       }
@@ -489,12 +489,12 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   }
 
   #onDrain(): void {
-    if (this.#outbox.waitingForDrain) this.#flush();
+    if (this.#outbox.isWaitingForDrain()) this.#flush();
   }
 
   /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   [AT_ITERATION_END](): void {
-    if (!this.#outbox.deferred || this.#socketClosed) return;
+    if (!this.#outbox.isDeferred() || this.#socketClosed) return;
     this.#afterWrite(this.#outbox.atIterationEnd(this.#socket));
   }
 

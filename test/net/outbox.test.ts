@@ -35,11 +35,11 @@ describe("Outbox", () => {
     expect(writer.writes).toEqual(["a"]);
     expect(outbox.send(writer, bytes("b"), 1)).toBe(Written.Deferred); // the caller must register
     expect(outbox.send(writer, bytes("c"), 1)).toBe(Written.Done); // already registered
-    expect(outbox.deferred).toBe(true);
-    expect(outbox.size).toBe(2);
+    expect(outbox.isDeferred()).toBe(true);
+    expect(outbox.size()).toBe(2);
     expect(outbox.atIterationEnd(writer)).toBe(Written.Done);
     expect(writer.writes).toEqual(["a", "bc"]);
-    expect(outbox.size).toBe(0);
+    expect(outbox.size()).toBe(0);
   });
 
   test("eight flushes of a single write in a row go back to writing at once", () => {
@@ -69,14 +69,14 @@ describe("Outbox", () => {
     const big = "x".repeat(COALESCE_LIMIT);
     expect(outbox.send(writer, bytes(big), 1)).toBe(Written.Done);
     expect(writer.writes).toEqual(["a", `b${big}`]);
-    expect(outbox.deferred).toBe(false);
+    expect(outbox.isDeferred()).toBe(false);
   });
 
   test("a partial write keeps the rest for drain; later sends join it", () => {
     const { writer, outbox } = setup();
     writer.capacity = 2;
     expect(outbox.send(writer, bytes("abcd"), -1)).toBe(Written.Pending);
-    expect(outbox.waitingForDrain).toBe(true);
+    expect(outbox.isWaitingForDrain()).toBe(true);
     expect(outbox.send(writer, bytes("ef"), -1)).toBe(Written.Pending); // not written: waits behind
     expect(writer.writes).toEqual(["ab"]);
     writer.capacity = Number.POSITIVE_INFINITY;
@@ -90,9 +90,9 @@ describe("Outbox", () => {
     outbox.send(writer, bytes("bc"), 1);
     writer.gone = true;
     expect(outbox.atIterationEnd(writer)).toBe(Written.Failed);
-    expect(outbox.size).toBe(2);
+    expect(outbox.size()).toBe(2);
     expect(outbox.clear()).toBe(2);
-    expect(outbox.size).toBe(0);
+    expect(outbox.size()).toBe(0);
     expect(outbox.send(writer, bytes("d"), -1)).toBe(Written.Failed);
   });
 
