@@ -20,7 +20,7 @@ import {
 import { type Connection, Connections } from "./connections.ts";
 import type { Listener } from "./listener.ts";
 import { isPeerErrorOf } from "./peer-errors.ts";
-import type { SocketStream } from "./stream.ts";
+import { SENT, type SocketStream } from "./stream.ts";
 import type { WorkerOptions } from "./workers.ts";
 
 /** Options of `serve` and `listener.serve`. */
@@ -144,7 +144,7 @@ type ServedConnection = Connection<Serving>;
  */
 const connectionOfTask = new WeakMap<Task, ServedConnection>();
 
-/** One connection's task: runs the handler; `endConnection` applies `onError` and closes the stream. */
+/** One connection's task: runs the handler; its end applies `onError` and closes the stream. */
 function handleConnection(stream: SocketStream, serving: Serving): Promise<void> {
   const task = currentTask();
   const connection = serving.connections.add(stream, task, serving);
@@ -152,19 +152,23 @@ function handleConnection(stream: SocketStream, serving: Serving): Promise<void>
   try {
     handled = serving.handler(stream);
   } catch (error) {
-    return endConnection(connection, error, true);
+    return Promise.resolve(handlerFailedIn(connection, error));
   }
   connectionOfTask.set(task, connection);
   // As `await handled` would take it: a promise as is, a thenable adopted, a value wrapped.
   return Promise.resolve(handled).then(handlerReturned, handlerFailed);
 }
 
-function handlerReturned(): Promise<void> {
-  return endConnection(takeConnection(), undefined, false);
+// The ends of a connection, synchronous when nothing has to be waited for: at the end of a
+// load thousands of connections may end at once, while their objects are still live, and a
+// frame or a promise made for each end would add to the process's peak memory.
+
+function handlerReturned(): Promise<void> | undefined {
+  return closeConnection(takeConnection());
 }
 
-function handlerFailed(error: unknown): Promise<void> {
-  return endConnection(takeConnection(), error, true);
+function handlerFailed(error: unknown): Promise<void> | undefined {
+  return handlerFailedIn(takeConnection(), error);
 }
 
 /** The calling task's connection, which it no longer needs to find. */
@@ -175,29 +179,48 @@ function takeConnection(): ServedConnection {
   return connection;
 }
 
-/** The handler has ended (`failed`: with `error`): apply `onError`, always close the stream. */
-async function endConnection(
-  connection: ServedConnection,
-  error: unknown,
-  failed: boolean,
-): Promise<void> {
-  const { stream, shared: serving } = connection;
+/** The handler failed with `error`: `onError` (awaited), then the stream is closed. */
+function handlerFailedIn(connection: ServedConnection, error: unknown): Promise<void> | undefined {
+  let reported: unknown;
   try {
-    if (!failed) return;
-    if (error instanceof CancelledError) throw error;
-    const { onError, onPeerError } = serving.policy;
-    if (onError !== "propagate") {
-      await onError(error, stream);
-    } else if (isPeerErrorOf(error, stream)) {
-      // The peer reset or vanished: that ends its connection, never the server.
-      serving.counts.countBroken();
-      onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
-    } else {
-      throw error;
-    }
+    reported = applyOnError(error, connection);
+  } catch (propagated) {
+    return endAfter(connection, Promise.reject(propagated));
+  }
+  // A function `onError` is awaited, whatever it returns (as `await` takes it).
+  return reported === undefined ? closeConnection(connection) : endAfter(connection, reported);
+}
+
+/**
+ * `onError` for the handler's `error`: returns what a function `onError` returned; throws
+ * when the error propagates (a cancellation, any error but a peer's with the default policy).
+ */
+function applyOnError(error: unknown, { stream, shared: serving }: ServedConnection): unknown {
+  if (error instanceof CancelledError) throw error;
+  const { onError, onPeerError } = serving.policy;
+  if (onError !== "propagate") return onError(error, stream);
+  if (!isPeerErrorOf(error, stream)) throw error;
+  // The peer reset or vanished: that ends its connection, never the server.
+  serving.counts.countBroken();
+  onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
+  return undefined;
+}
+
+/** Closes the stream and leaves the registry: at once, or once the unsent bytes are flushed. */
+function closeConnection(connection: ServedConnection): Promise<void> | undefined {
+  const closing = connection.stream.close();
+  if (closing !== SENT) return endAfter(connection, closing);
+  connection.shared.connections.remove(connection);
+  return undefined;
+}
+
+/** Waits for `pending` (its error propagates), then closes the stream and leaves the registry. */
+async function endAfter(connection: ServedConnection, pending: unknown): Promise<void> {
+  try {
+    await pending;
   } finally {
-    await stream.close();
-    serving.connections.remove(connection);
+    await connection.stream.close();
+    connection.shared.connections.remove(connection);
   }
 }
 

@@ -103,7 +103,12 @@ import {
 /** The sending side's state (see the table above). */
 type SendState = "open" | "eof-queued" | "eof-sent" | "cancelled" | "broken";
 
-const SENT: Promise<void> = Promise.resolve();
+/**
+ * @internal What `sendAll`, `sendEof` and `close` return when there is nothing to wait for:
+ * one shared, already resolved promise, by which `serve` tells a `close()` that finished at
+ * once (its connection then ends without a wait).
+ */
+export const SENT: Promise<void> = Promise.resolve();
 
 /**
  * How long a socket closed after a cancelled `sendAll` may stay open (see `#shutDown`) before
