@@ -15,7 +15,9 @@
  * replies), `example` (examples/redis-server.ts's `serveClient`: `frameBatches`, one
  * `sendAll` per burst), `naive` (receiveUntil / receiveExactly, one `sendAll` per reply, as
  * bench/redis/servers.ts), `frames` (the example before `frameBatches`: `frames()`, one
- * `sendAll` per reply). Prints CPU ns per
+ * `sendAll` per reply), `naive-floor` (the naive handler over framing written by hand on
+ * `receive()` chunks: what the handler itself costs, with framing calls as cheap as they
+ * get). Prints CPU ns per
  * request, per server and round, and each server's median ratio to `hand`.
  */
 
@@ -184,11 +186,54 @@ async function framesHandler(stream: current.SocketStream, store: Store): Promis
   }
 }
 
+/**
+ * `naiveHandler`'s reads written by hand over `receive()`: a search or an offset into the
+ * chunk, the frame copied out (as the stream does for small frames) behind a resolved
+ * promise. Commands never straddle chunks in this model, so no joining is needed.
+ */
+class HandFraming {
+  readonly #stream: current.SocketStream;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #offset = 0;
+
+  constructor(stream: current.SocketStream) {
+    this.#stream = stream;
+  }
+
+  async #refill(): Promise<void> {
+    this.#chunk = await this.#stream.receive();
+    this.#offset = 0;
+    if (this.#chunk.length === 0) throw new current.IncompleteReadError("EOF", this.#chunk);
+  }
+
+  receiveUntil(delimiter: "\r\n"): Promise<Uint8Array> {
+    if (this.#offset === this.#chunk.length) {
+      return this.#refill().then(() => this.receiveUntil(delimiter));
+    }
+    const end = this.#chunk.indexOf(10, this.#offset) + 1;
+    return this.receiveExactly(end - this.#offset);
+  }
+
+  receiveExactly(n: number): Promise<Uint8Array> {
+    const start = this.#offset;
+    this.#offset = start + n;
+    return Promise.resolve(this.#chunk.slice(start, start + n));
+  }
+
+  sendAll(data: Uint8Array | string): Promise<void> {
+    return this.#stream.sendAll(data);
+  }
+}
+
 const servers: Record<string, () => Promise<void>> = {
   hand,
   example: () => giambio(current, currentSockets, example, example.serveClient),
   naive: () => giambio(current, currentSockets, example, naiveHandler),
   frames: () => giambio(current, currentSockets, example, framesHandler),
+  "naive-floor": () =>
+    giambio(current, currentSockets, example, (stream, store) =>
+      naiveHandler(new HandFraming(stream) as never, store),
+    ),
 };
 const base = process.env["BASE"];
 if (base !== undefined) {

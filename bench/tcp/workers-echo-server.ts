@@ -3,13 +3,16 @@
  * loops `receive()` → `sendAll()`. Each worker prints `worker <pid> <port>` on stdout (the
  * primary's, inherited) before it serves; SIGTERM to the primary stops them all. With
  * `<n>` = 0 it is the same server without workers (one process, which prints the same line
- * once it listens), the reference for what the worker machinery costs.
+ * once it listens), the reference for what the worker machinery costs; `0 <port>` listens on
+ * that port with `reusePort`, so that several such processes started by hand share it, as
+ * workers do but without the machinery.
  *
- *   bun bench/tcp/workers-echo-server.ts <workers>
+ *   bun bench/tcp/workers-echo-server.ts <workers> [<port>]
  */
 import { listen, run, type SocketStream, serve } from "../../src/index.ts";
 
 const workers = Number(process.argv[2] ?? 1);
+const port = Number(process.argv[3] ?? 0);
 const { GIAMBIO_WORKER, GIAMBIO_WORKER_PORT } = process.env;
 
 async function echo(stream: SocketStream): Promise<void> {
@@ -20,7 +23,7 @@ const onError = () => {};
 
 if (workers === 0) {
   await run(async () => {
-    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const listener = await listen({ hostname: "127.0.0.1", port, reusePort: port !== 0 });
     console.log(`worker ${process.pid} ${listener.port}`);
     await listener.serve(echo, { onError });
   });

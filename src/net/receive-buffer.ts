@@ -12,6 +12,14 @@
  */
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Frames up to this many bytes are copied out of their chunk, not viewed: in JavaScriptCore a
+ * small array and a byte loop cost a fifth of what a view costs (`subarray` allocates a view
+ * that refers to the chunk's ArrayBuffer; 16 bytes: 17 ns against 60–90 ns, Bun 1.4.5), a
+ * latin1 `toString` of it is cheaper too, and the frame does not keep the whole chunk alive.
+ * Around 64 bytes the two cost the same.
+ */
+const SMALL_FRAME = 32;
 /** Consumed slots at the front of the chunk list that trigger a compaction. */
 const COMPACT_AFTER = 256;
 
@@ -51,18 +59,27 @@ export class ReceiveBuffer {
     return chunk.subarray(offset, offset + max);
   }
 
-  /** Exactly `n` bytes (`n <= size`) from the front; copies only when they span chunks. */
+  /**
+   * Exactly `n` bytes (`n <= size`) from the front: a view of the chunk they lie in, a copy
+   * when they span chunks or are at most `SMALL_FRAME` bytes (see there).
+   */
   takeExactly(n: number): Uint8Array {
     const chunk = this.#chunks[this.#first];
     if (chunk === undefined) return EMPTY;
     const offset = this.#offset;
-    if (chunk.length - offset > n) {
+    const available = chunk.length - offset;
+    if (available > n) {
       // Within the first chunk, with bytes after it (a burst of small frames).
       this.#offset = offset + n;
       this.size -= n;
-      return chunk.subarray(offset, offset + n);
+      return n <= SMALL_FRAME ? copyOf(chunk, offset, n) : chunk.subarray(offset, offset + n);
     }
-    if (chunk.length - offset === n) return this.take(n);
+    if (available === n) {
+      if (offset === 0) return this.take(n);
+      this.#advance();
+      this.size -= n;
+      return n <= SMALL_FRAME ? copyOf(chunk, offset, n) : chunk.subarray(offset);
+    }
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
@@ -216,6 +233,13 @@ export class ReceiveBuffer {
       this.#chunks[this.#first - 1] = EMPTY;
     }
   }
+}
+
+/** `n` bytes of `chunk` from `start`, copied (small: a loop beats `set` and `slice`). */
+function copyOf(chunk: Uint8Array, start: number, n: number): Uint8Array {
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = chunk[start + i] as number;
+  return bytes;
 }
 
 /** `delimiter` is at `at` in `chunk` (which has room for it there). */

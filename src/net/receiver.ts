@@ -7,9 +7,10 @@
  *
  * ## Reads that need not wait do not wait
  * When the buffer already holds the answer, a read returns an already-resolved promise: no
- * async function, no inner await, no copy when the answer lies in one chunk. It still checks
- * for cancellation (the checkpoint rule: operations that need not wait check cancellation
- * without yielding). Only a read that must wait for bytes enters the async slow path, which
+ * async function, no inner await, no copy when the answer lies in one chunk (except frames
+ * of up to 32 bytes, which cost less to copy than to view: see receive-buffer.ts). It still
+ * checks for cancellation (the checkpoint rule: operations that need not wait check
+ * cancellation without yielding). Only a read that must wait for bytes enters the async slow path, which
  * owns the receiving side until it completes (another reader meanwhile: `ResourceBusyError`).
  *
  * ## Bounded buffering
@@ -111,24 +112,16 @@ export class Receiver implements Blocker {
   #maxFrameLength = DEFAULT_MAX_FRAME_LENGTH;
   #highWaterMark: number;
   readonly #baseHighWaterMark: number;
-  #paused = false;
-  /** No more bytes will come (EOF, or the transport closed). */
-  #eof = false;
+  /** `PAUSED`, `EOF`, `CLOSED`, `WRAPS` (one field for four: see `ReceiverExtras`). */
+  #flags = 0;
   /** Makes the error for a broken connection, or null. */
   #broken: (() => Error) | null = null;
-  #closed = false;
 
   /** The task receiving right now (parked in `receive`, or in a slow-path read). */
   #reader: Task | null = null;
   /** > 0: `receive(max)` is parked and takes the next chunk; 0: a slow-path read is. */
   #readerMax = 0;
-  /** The parked `receive` is the chunk iterator's: it is woken with an `IteratorResult`. */
-  #readerWraps = false;
-  /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
-  #lastDelimiter: string | null = null;
-  #lastNeedle: Uint8Array = EMPTY;
-  /** `receiveLine`'s decoder (it keeps state: skipping a line that was too long). */
-  #lines: LinesDecoder | null = null;
+  #extras: ReceiverExtras | null = null;
 
   constructor(
     transport: ReceiveTransport,
@@ -145,25 +138,25 @@ export class Receiver implements Blocker {
 
   /** A chunk arrived. */
   push(chunk: Uint8Array): void {
-    if (this.#closed || chunk.length === 0) return;
+    if ((this.#flags & CLOSED) !== 0 || chunk.length === 0) return;
     const reader = this.#reader;
     const max = this.#readerMax;
     if (reader !== null && max > 0) {
       // receive() is parked, so nothing is buffered: hand the chunk over directly.
       this.#reader = null;
       if (chunk.length <= max) {
-        wake(reader, this.#readerWraps ? { done: false, value: chunk } : chunk);
+        wake(reader, (this.#flags & WRAPS) !== 0 ? { done: false, value: chunk } : chunk);
         return;
       }
       this.#ownBuffer().push(chunk.subarray(max));
       const part = chunk.subarray(0, max);
-      wake(reader, this.#readerWraps ? { done: false, value: part } : part);
+      wake(reader, (this.#flags & WRAPS) !== 0 ? { done: false, value: part } : part);
     } else {
       this.#ownBuffer().push(chunk);
       if (reader !== null) wake(reader);
     }
-    if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
-      this.#paused = true;
+    if ((this.#flags & PAUSED) === 0 && this.#buffer.size > this.#highWaterMark) {
+      this.#flags |= PAUSED;
       this.#transport[PAUSE_READING]();
     }
   }
@@ -175,7 +168,7 @@ export class Receiver implements Blocker {
 
   /** The peer finished sending (or the transport closed): wake a parked reader. */
   end(): void {
-    this.#eof = true;
+    this.#flags |= EOF;
     this.#noMoreBytes();
   }
 
@@ -187,8 +180,8 @@ export class Receiver implements Blocker {
 
   /** `close()` of the stream: a parked reader gets `ResourceClosedError`; bytes are dropped. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if ((this.#flags & CLOSED) !== 0) return;
+    this.#flags |= CLOSED;
     const reader = this.#reader;
     if (reader !== null) {
       if (this.#readerMax > 0) this.#reader = null;
@@ -204,7 +197,7 @@ export class Receiver implements Blocker {
 
   /** The peer has finished sending and everything was read. */
   get drained(): boolean {
-    return this.#eof && this.#buffer.size === 0;
+    return (this.#flags & EOF) !== 0 && this.#buffer.size === 0;
   }
 
   /**
@@ -212,11 +205,22 @@ export class Receiver implements Blocker {
    * framing helper or a frame read, with nothing buffered (for closing idle connections).
    */
   get readerIdle(): boolean {
-    return this.#reader !== null && this.#buffer.size === 0 && !this.#eof;
+    return this.#reader !== null && this.#buffer.size === 0 && (this.#flags & EOF) === 0;
   }
 
   /** @internal Called as a reader starts to wait with nothing buffered (see `readerIdle`). */
-  onIdle: (() => void) | null = null;
+  get onIdle(): (() => void) | null {
+    return this.#extras?.onIdle ?? null;
+  }
+
+  set onIdle(callback: (() => void) | null) {
+    this.#ownExtras().onIdle = callback;
+  }
+
+  #ownExtras(): ReceiverExtras {
+    if (this.#extras === null) this.#extras = new ReceiverExtras();
+    return this.#extras;
+  }
 
   // ------------------------------------------------------------- limits
 
@@ -243,10 +247,10 @@ export class Receiver implements Blocker {
     if (refused !== null) return refused;
     if (this.#buffer.size > 0) return Promise.resolve(this.#take(maxBytes));
     if (this.#broken !== null) return Promise.reject(this.#broken());
-    if (this.#eof) return AT_EOF;
+    if ((this.#flags & EOF) !== 0) return AT_EOF;
     this.#reader = task;
     this.#readerMax = maxBytes;
-    this.#readerWraps = false;
+    this.#flags &= ~WRAPS;
     return this.#parkReader(task);
   }
 
@@ -269,16 +273,16 @@ export class Receiver implements Blocker {
       return Promise.resolve({ done: false, value: this.#take(DEFAULT_MAX_BYTES) });
     }
     if (this.#broken !== null) return Promise.reject(this.#broken());
-    if (this.#eof) return CHUNKS_ENDED;
+    if ((this.#flags & EOF) !== 0) return CHUNKS_ENDED;
     this.#reader = task;
     this.#readerMax = DEFAULT_MAX_BYTES;
-    this.#readerWraps = true;
+    this.#flags |= WRAPS;
     return this.#parkReader(task);
   }
 
   /** Parks a `receive()` that `refuseWait` has just let through. */
   #parkReader<T>(task: Task): Promise<T> {
-    const onIdle = this.onIdle;
+    const onIdle = this.#extras?.onIdle ?? null;
     if (onIdle === null) return parkChecked(task, this);
     // The callback may cancel the task (a graceful drain): then park refuses it.
     onIdle();
@@ -317,14 +321,16 @@ export class Receiver implements Blocker {
     let max: number;
     try {
       task = currentTask();
-      if (typeof delimiter === "string" && delimiter === this.#lastDelimiter) {
-        needle = this.#lastNeedle;
+      const extras = this.#extras;
+      if (typeof delimiter === "string" && extras !== null && delimiter === extras.delimiter) {
+        needle = extras.needle;
       } else {
         needle = delimiterBytes("receiveUntil(delimiter)", delimiter);
         // Protocols read with one delimiter over and over: encode a string once.
         if (typeof delimiter === "string") {
-          this.#lastDelimiter = delimiter;
-          this.#lastNeedle = needle;
+          const own = this.#ownExtras();
+          own.delimiter = delimiter;
+          own.needle = needle;
         }
       }
       if (maxBytes === undefined) {
@@ -444,10 +450,11 @@ export class Receiver implements Blocker {
         maxLength = checkInteger("receiveLine({ maxLength })", options.maxLength, 0);
       }
     }
-    let lines = this.#lines;
+    const extras = this.#ownExtras();
+    let lines = extras.lines;
     if (lines === null || lines.maxLength !== maxLength) {
       lines = new LinesDecoder({ maxLength });
-      this.#lines = lines;
+      extras.lines = lines;
     }
     return lines;
   }
@@ -576,7 +583,7 @@ export class Receiver implements Blocker {
   // ------------------------------------------------------------- internals
 
   #checkReceivable(op: string): void {
-    if (this.#closed) throw this.#closedError(op);
+    if ((this.#flags & CLOSED) !== 0) throw this.#closedError(op);
     const reader = this.#reader;
     if (reader !== null) {
       throw new ResourceBusyError(
@@ -629,10 +636,10 @@ export class Receiver implements Blocker {
   #endOfFrames(read: FrameRead): Promise<undefined> | null {
     if (this.#buffer.size === 0) {
       if (this.#broken !== null) return Promise.reject(this.#broken());
-      return this.#eof ? NONE : null;
+      return (this.#flags & EOF) !== 0 ? NONE : null;
     }
     if (this.#broken !== null) return Promise.reject(this.#broken());
-    if (!this.#eof) return null;
+    if ((this.#flags & EOF) === 0) return null;
     const got = this.#buffer.size;
     return Promise.reject(
       raisedByPeerOf(
@@ -647,13 +654,13 @@ export class Receiver implements Blocker {
 
   /** A frame read needs more bytes: wait for them (the caller has checked EOF and failure). */
   #moreFrameBytes(task: Task, read: FrameRead): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError(read.op));
+    if ((this.#flags & CLOSED) !== 0) return Promise.reject(this.#closedError(read.op));
     // Let a frame longer than the mark arrive, up to the limit (+1, to tell it is too long).
     if (this.#buffer.size >= this.#highWaterMark) {
       this.#highWaterMark = Math.max(this.#highWaterMark, this.#maxFrameLength + 1);
     }
-    if (this.#paused && this.#buffer.size <= this.#highWaterMark) this.#resume();
-    if (this.#buffer.size === 0) this.onIdle?.();
+    if ((this.#flags & PAUSED) !== 0 && this.#buffer.size <= this.#highWaterMark) this.#resume();
+    if (this.#buffer.size === 0) this.#extras?.onIdle?.();
     return park(task, this);
   }
 
@@ -666,8 +673,8 @@ export class Receiver implements Blocker {
     if (this.#reader === task) this.#reader = null;
     if (this.#highWaterMark !== this.#baseHighWaterMark) {
       this.#highWaterMark = this.#baseHighWaterMark;
-      if (!this.#paused && this.#buffer.size > this.#highWaterMark) {
-        this.#paused = true;
+      if ((this.#flags & PAUSED) === 0 && this.#buffer.size > this.#highWaterMark) {
+        this.#flags |= PAUSED;
         this.#transport[PAUSE_READING]();
       }
     }
@@ -679,9 +686,10 @@ export class Receiver implements Blocker {
    * the call's name is built only for an error (describing a delimiter is a JSON.stringify).
    */
   #moreBytes(task: Task, want: number, delimiter: Uint8Array | string | null): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError(slowReadName(want, delimiter)));
+    if ((this.#flags & CLOSED) !== 0)
+      return Promise.reject(this.#closedError(slowReadName(want, delimiter)));
     if (this.#broken !== null) return Promise.reject(this.#broken());
-    if (this.#eof) {
+    if ((this.#flags & EOF) !== 0) {
       const what = slowReadName(want, delimiter);
       const got = this.#buffer.size;
       return Promise.reject(
@@ -695,30 +703,33 @@ export class Receiver implements Blocker {
       );
     }
     if (want > this.#highWaterMark) this.#highWaterMark = want;
-    if (this.#paused) this.#resume();
-    if (this.#buffer.size === 0) this.onIdle?.();
+    if ((this.#flags & PAUSED) !== 0) this.#resume();
+    if (this.#buffer.size === 0) this.#extras?.onIdle?.();
     return park(task, this);
   }
 
   #take(max: number): Uint8Array {
     const chunk = this.#buffer.take(max);
-    if (this.#paused && this.#buffer.size <= this.#highWaterMark / 2) this.#resume();
+    if ((this.#flags & PAUSED) !== 0 && this.#buffer.size <= this.#highWaterMark / 2)
+      this.#resume();
     return chunk;
   }
 
   #takeExactly(n: number): Uint8Array {
     const bytes = this.#buffer.takeExactly(n);
-    if (this.#paused && this.#buffer.size <= this.#highWaterMark / 2) this.#resume();
+    if ((this.#flags & PAUSED) !== 0 && this.#buffer.size <= this.#highWaterMark / 2)
+      this.#resume();
     return bytes;
   }
 
   #consume(n: number): void {
     this.#buffer.skip(n);
-    if (this.#paused && this.#buffer.size <= this.#highWaterMark / 2) this.#resume();
+    if ((this.#flags & PAUSED) !== 0 && this.#buffer.size <= this.#highWaterMark / 2)
+      this.#resume();
   }
 
   #resume(): void {
-    this.#paused = false;
+    this.#flags &= ~PAUSED;
     this.#transport[RESUME_READING]();
   }
 
@@ -732,12 +743,35 @@ export class Receiver implements Blocker {
     }
     this.#reader = null;
     if (this.#broken !== null) wakeWithError(reader, this.#broken());
-    else wake(reader, this.#readerWraps ? END_OF_STREAM : EMPTY);
+    else wake(reader, (this.#flags & WRAPS) !== 0 ? END_OF_STREAM : EMPTY);
   }
 
   #closedError(op: string): ResourceClosedError {
     return new ResourceClosedError(`${op}() on ${this.#transport} after close()`);
   }
+}
+
+/** `Receiver.#flags`: reading from the transport is paused (read backpressure). */
+const PAUSED = 1;
+/** No more bytes will come (EOF, or the transport closed). */
+const EOF = 2;
+/** `close()` was called. */
+const CLOSED = 4;
+/** The parked `receive` is the chunk iterator's: it is woken with an `IteratorResult`. */
+const WRAPS = 8;
+
+/**
+ * What only some receivers use, allocated on first use: with it and the flags a `Receiver`
+ * has 12 fields, which keeps it in JSC's 112-byte size class (13 to 18 take 160 bytes).
+ */
+class ReceiverExtras {
+  /** The string delimiter `receiveUntil` saw last, and its UTF-8 bytes. */
+  delimiter: string | null = null;
+  needle: Uint8Array = EMPTY;
+  /** `receiveLine`'s decoder (it keeps state: skipping a line that was too long). */
+  lines: LinesDecoder | null = null;
+  /** See `Receiver.onIdle`. */
+  onIdle: (() => void) | null = null;
 }
 
 /** One `frameBatches()` iterator's state. */

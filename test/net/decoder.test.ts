@@ -31,6 +31,28 @@ describe("LinesDecoder", () => {
     expect(lines.decode(encode("é\n"))).toEqual({ frame: "é", length: 3 });
   });
 
+  test("lines decode as TextDecoder does: malformed bytes replaced, a leading BOM dropped", () => {
+    const lines = new LinesDecoder();
+    const utf8 = new TextDecoder();
+    const cases = [
+      [0xef, 0xbb, 0xbf, 0x61], // BOM + "a"
+      [0xef, 0xbb], // a BOM cut short
+      [0x61, 0xef, 0xbb, 0xbf], // a BOM not at the start stays
+      [0xc3], // truncated
+      [0xe2, 0x82], // truncated
+      [0xf0, 0x9f, 0x98], // truncated
+      [0xc0, 0xaf], // overlong
+      [0xed, 0xa0, 0x80], // a surrogate
+      [0xf4, 0x90, 0x80, 0x80], // above U+10FFFF
+      [0x80, 0xbf, 0x61, 0xff, 0xfe],
+    ];
+    for (const line of cases) {
+      const bytes = new Uint8Array([...line, 0x0a]);
+      const decoded = lines.decode(bytes) as { frame: string };
+      expect(decoded.frame).toBe(utf8.decode(new Uint8Array(line)));
+    }
+  });
+
   test("a too-long line throws LineTooLongError, then the rest of it is dropped", () => {
     const lines = new LinesDecoder({ maxLength: 3 });
     expect(lines.decode(encode("abc\r"))).toBeNull(); // could still be "abc\r\n"

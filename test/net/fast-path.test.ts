@@ -2,7 +2,8 @@
  * Reads that need not wait do not wait (issue 10.1): on buffered data, receive,
  * receiveExactly, receiveUntil, receiveFrame and receiveLine return an already-settled
  * promise (its callbacks run in the very next microtask turn), hand out views of the
- * received chunk instead of copies, and still check for cancellation.
+ * received chunk instead of copies (small frames excepted: a copy costs less), and still
+ * check for cancellation.
  */
 import { describe, expect, test } from "bun:test";
 import {
@@ -54,16 +55,36 @@ describe("reads on buffered data", () => {
   test("frames in one chunk are views of it, not copies", () =>
     run(async () => {
       const [a, b] = memoryStreamPair();
-      await a.sendAll("aa|bb|cc\ndd\n");
+      const long = "x".repeat(40);
+      await a.sendAll(`aa|bb|cc\n${long}${long}\n${long}`);
       const decoder = new DelimiterDecoder("|");
       const first = (await b.receiveFrame(decoder)) as Uint8Array;
       const second = (await b.receiveFrame(decoder)) as Uint8Array;
-      const exact = await b.receiveExactly(1);
+      await b.receiveUntil("\n");
+      const exact = await b.receiveExactly(40);
       const until = await b.receiveUntil("\n");
+      const rest = await b.receiveExactly(40);
       expect(second.buffer).toBe(first.buffer);
       expect(exact.buffer).toBe(first.buffer);
       expect(until.buffer).toBe(first.buffer);
+      expect(rest.buffer).toBe(first.buffer);
       expect(second.byteOffset).toBe(3);
+    }));
+
+  test("receiveExactly and receiveUntil copy frames of at most 32 bytes (cheaper than a view)", () =>
+    run(async () => {
+      const [a, b] = memoryStreamPair();
+      const chunk = "k".repeat(32) + "\r\n".repeat(2);
+      await a.sendAll(chunk);
+      const exact = await b.receiveExactly(32);
+      const until = await b.receiveUntil("\r\n");
+      const last = await b.receiveUntil("\r\n"); // the chunk's last bytes
+      expect(new TextDecoder().decode(exact)).toBe("k".repeat(32));
+      expect([...until]).toEqual([13, 10]);
+      expect([...last]).toEqual([13, 10]);
+      expect(exact.buffer).not.toBe(until.buffer);
+      expect(exact.byteLength).toBe(exact.buffer.byteLength);
+      expect(last.byteLength).toBe(last.buffer.byteLength);
     }));
 
   test("a frame across chunks is joined once, and later frames are views of the join", () =>
