@@ -7,7 +7,7 @@
  * closes idle connections the same way).
  *
  * The handlers are a doubly linked list of small entries, not a `Map`: JSC's `Map` costs
- * about 130 bytes per entry, an entry here 48.
+ * about 130 bytes per entry, an entry here 64.
  */
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, refuseWait, wake } from "../core/park.ts";
@@ -15,20 +15,24 @@ import type { Task } from "../core/task.ts";
 import type { SocketStream } from "./stream.ts";
 import { ON_READER_IDLE, READER_IDLE } from "./transport-symbols.ts";
 
-/** One running handler: its stream and task, linked to its neighbours. */
-export interface Connection {
+/**
+ * One running handler: its stream and task, what the serve shares with every handler
+ * (`shared`, handed back with the entry), linked to its neighbours.
+ */
+export interface Connection<S = unknown> {
   readonly stream: SocketStream;
   readonly task: Task;
-  previous: Connection | null;
-  next: Connection | null;
+  readonly shared: S;
+  previous: Connection<S> | null;
+  next: Connection<S> | null;
 }
 
-export class Connections implements Blocker {
+export class Connections<S = unknown> implements Blocker {
   readonly external = false;
   readonly cancellable = true;
   /** The running handlers, oldest first (the drain closes them in arrival order). */
-  #first: Connection | null = null;
-  #last: Connection | null = null;
+  #first: Connection<S> | null = null;
+  #last: Connection<S> | null = null;
   #active = 0;
   #draining = false;
   /** The task waiting in `allEnded()`, if any. */
@@ -43,9 +47,9 @@ export class Connections implements Blocker {
   }
 
   /** `task` handles `stream` (registered before the handler runs); give it to `remove`. */
-  add(stream: SocketStream, task: Task): Connection {
+  add(stream: SocketStream, task: Task, shared: S): Connection<S> {
     const last = this.#last;
-    const connection: Connection = { stream, task, previous: last, next: null };
+    const connection: Connection<S> = { stream, task, shared, previous: last, next: null };
     if (last === null) this.#first = connection;
     else last.next = connection;
     this.#last = connection;
@@ -54,7 +58,7 @@ export class Connections implements Blocker {
     return connection;
   }
 
-  remove(connection: Connection): void {
+  remove(connection: Connection<S>): void {
     const { previous, next } = connection;
     if (previous === null) this.#first = next;
     else previous.next = next;
@@ -103,7 +107,7 @@ export class Connections implements Blocker {
   }
 }
 
-function closeWhenIdle({ stream, task }: Connection): void {
+function closeWhenIdle({ stream, task }: Connection<unknown>): void {
   if (stream[READER_IDLE]) task.cancel();
   else stream[ON_READER_IDLE] = () => task.cancel();
 }

@@ -23,7 +23,8 @@
 
 /**
  * Where an outbox writes: Bun's `socket.write` (unbuffered; may take part; -1 when gone),
- * given the bytes `bytes[byteOffset, byteOffset + byteLength)`.
+ * given the bytes `bytes[byteOffset, byteOffset + byteLength)`. Passed to each call that
+ * may write (the stream's socket), not kept by the outbox.
  */
 export interface Writer {
   write(bytes: Uint8Array, byteOffset: number, byteLength: number): number;
@@ -54,131 +55,131 @@ export const Written = {
 } as const;
 export type Written = (typeof Written)[keyof typeof Written];
 
+/** `#flags`: the bytes wait for the end of the iteration (not for `drain`). */
+const DEFERRED = 1;
+/** `#flags`: small sends are coalesced per iteration (else written at once). */
+const COALESCING = 2;
+/** `#flags` above the two bits: flushes in a row that had a single chunk to write. */
+const SINGLE_FLUSH = 4;
+
+/** `send`'s verdict when the bytes it queued must go out at once, with those before them. */
+const FLUSH_NOW = -1;
+
+/**
+ * Four slots (JSC's 48-byte size class; five or six take 64 B, seven 80): every connection
+ * has an outbox, so the writer is an argument of the calls that write rather than a field,
+ * the two marks and the flush count share one number, and the chunk array is made the first
+ * time bytes have to stay (a connection whose writes are all taken at once never makes one).
+ * No private methods or getters either: JSC gives each instance of a class that has one a
+ * brand slot, and one that has accessors a spare slot.
+ */
 export class Outbox {
-  readonly #writer: Writer;
-  /** Accepted bytes, oldest first, never copied until written. */
-  readonly #chunks: Uint8Array[] = [];
+  /** Accepted bytes, oldest first, never copied until written; null until bytes first stay. */
+  #chunks: Uint8Array[] | null = null;
   #size = 0;
-  #deferred = false;
-  /** Small sends are coalesced per iteration (else written at once). */
-  #coalescing = false;
+  /** `DEFERRED` | `COALESCING` | single flushes in a row × `SINGLE_FLUSH`. */
+  #flags = 0;
   /** The iteration of the last write made at once, to notice a second one in the same. */
   #lastDirectWrite = -1;
-  /** Flushes in a row that had a single chunk to write (nothing coalesced). */
-  #singleFlushes = 0;
 
-  constructor(writer: Writer) {
-    this.#writer = writer;
-  }
+  // Methods, not getters: a class with accessors gets one more slot per instance from JSC.
 
   /** Bytes accepted and not yet taken by the socket. */
-  get size(): number {
+  size(): number {
     return this.#size;
   }
 
   /** The bytes wait for the end of the iteration (not for `drain`). */
-  get deferred(): boolean {
-    return this.#deferred;
+  isDeferred(): boolean {
+    return (this.#flags & DEFERRED) !== 0;
   }
 
   /** Bytes wait for the socket's `drain`: a new send must wait behind them. */
-  get waitingForDrain(): boolean {
-    return this.#size > 0 && !this.#deferred;
+  isWaitingForDrain(): boolean {
+    return this.#size > 0 && (this.#flags & DEFERRED) === 0;
   }
 
   /**
    * Accepts `bytes` (non-empty) sent during loop iteration `iteration` (-1: outside the
    * loop's steps). While earlier bytes wait for `drain`, these join them (`Pending`).
    */
-  send(bytes: Uint8Array, iteration: number): Written {
-    const waitingForDrain = this.waitingForDrain;
-    if (!waitingForDrain && this.#size + bytes.length <= COALESCE_LIMIT) {
-      if (this.#deferred) {
-        this.#add(bytes);
-        return Written.Done;
-      }
-      if (iteration >= 0) {
-        if (this.#coalescing || iteration === this.#lastDirectWrite) {
-          this.#coalescing = true;
-          this.#deferred = true;
-          this.#add(bytes);
-          return Written.Deferred;
-        }
-        this.#lastDirectWrite = iteration;
-      }
-    }
-    if (this.#size === 0) {
+  send(writer: Writer, bytes: Uint8Array, iteration: number): Written {
+    const flags = this.#flags;
+    const size = this.#size;
+    const waitingForDrain = size > 0 && (flags & DEFERRED) === 0;
+    // May wait for the iteration's end: nothing waits for drain, and the limit is not passed.
+    const coalescible = !waitingForDrain && size + bytes.length <= COALESCE_LIMIT;
+    let kept = bytes;
+    let result: Written | typeof FLUSH_NOW;
+    if (coalescible && (flags & DEFERRED) !== 0) {
+      result = Written.Done; // joins the bytes already deferred
+    } else if (
+      coalescible &&
+      iteration >= 0 &&
+      ((flags & COALESCING) !== 0 || iteration === this.#lastDirectWrite)
+    ) {
+      this.#flags = flags | COALESCING | DEFERRED;
+      result = Written.Deferred;
+    } else if (size === 0) {
+      if (coalescible && iteration >= 0) this.#lastDirectWrite = iteration;
       // Nothing queued: write at once and keep only what the socket did not take.
-      const written = this.#writer.write(bytes, 0, bytes.length);
+      const written = writer.write(bytes, 0, bytes.length);
       if (written === bytes.length) return Written.Done;
-      if (written < 0) {
-        this.#add(bytes);
-        return Written.Failed;
+      if (written < 0) result = Written.Failed;
+      else {
+        kept = bytes.subarray(written);
+        result = Written.Pending;
       }
-      this.#add(bytes.subarray(written));
-      return Written.Pending;
+    } else {
+      // Behind bytes waiting for drain; or deferred ones, with which this brings too much:
+      // then everything is written now.
+      result = waitingForDrain ? Written.Pending : FLUSH_NOW;
     }
-    this.#add(bytes);
-    if (waitingForDrain) return Written.Pending;
-    // Queued for the iteration's end, but this brings too much: write it all now.
-    return this.flush();
+    if (this.#chunks === null) this.#chunks = [kept];
+    else this.#chunks.push(kept);
+    this.#size = size + kept.length;
+    return result === FLUSH_NOW ? this.flush(writer) : result;
   }
 
   /** The end of the iteration: updates the coalescing policy, then flushes (if deferred). */
-  atIterationEnd(): Written {
-    if (!this.#deferred) return Written.Done;
-    this.#deferred = false;
-    if (this.#chunks.length > 1) this.#singleFlushes = 0;
-    else if (++this.#singleFlushes >= SINGLE_FLUSHES_BEFORE_DIRECT) {
-      this.#coalescing = false;
-      this.#singleFlushes = 0;
+  atIterationEnd(writer: Writer): Written {
+    let flags = this.#flags;
+    if ((flags & DEFERRED) === 0) return Written.Done;
+    flags &= ~DEFERRED;
+    if ((this.#chunks as Uint8Array[]).length > 1) {
+      flags &= COALESCING; // several chunks: the count of single flushes starts again
+    } else {
+      flags += SINGLE_FLUSH;
+      // Enough single flushes in a row: back to writing at once, the count at zero.
+      if (flags >= SINGLE_FLUSHES_BEFORE_DIRECT * SINGLE_FLUSH) flags = 0;
     }
-    return this.flush();
+    this.#flags = flags;
+    return this.flush(writer);
   }
 
   /** Writes everything now, in one `write` call (no longer waiting for the iteration's end). */
-  flush(): Written {
-    this.#deferred = false;
-    if (this.#size === 0) return Written.Done;
+  flush(writer: Writer): Written {
+    this.#flags &= ~DEFERRED;
     const chunks = this.#chunks;
     const size = this.#size;
-    if (chunks.length > 1 && size <= scratch.length) return this.#flushThroughScratch(size);
-    const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, size);
-    const written = this.#writer.write(bytes, 0, size);
-    if (written === size) {
-      chunks.length = 0;
-      this.#size = 0;
-      return Written.Done;
-    }
-    if (written < 0) return Written.Failed;
-    chunks.length = 0;
-    chunks.push(bytes.subarray(written));
-    this.#size = size - written;
-    return Written.Pending;
-  }
-
-  /**
-   * Several chunks: joined in the shared scratch buffer and written from there, so that
-   * the usual flush (a reply and a prompt, written whole) allocates nothing. `write` copies
-   * what it takes before returning; only a rest it did not take is copied out to stay.
-   */
-  #flushThroughScratch(size: number): Written {
-    const chunks = this.#chunks;
-    let offset = 0;
-    for (const chunk of chunks) {
-      const length = chunk.length;
-      if (length > SMALL_COPY) scratch.set(chunk, offset);
-      else for (let i = 0; i < length; i++) scratch[offset + i] = chunk[i] as number;
-      offset += length;
-    }
-    const written = this.#writer.write(scratch, 0, size);
+    if (chunks === null || size === 0) return Written.Done;
+    // Several chunks are joined in the shared scratch buffer, so that the usual flush (a
+    // reply and a prompt, written whole) allocates nothing: `write` copies what it takes
+    // before returning, and only a rest it did not take is copied out to stay.
+    const bytes =
+      chunks.length === 1
+        ? (chunks[0] as Uint8Array)
+        : size <= scratch.length
+          ? joinIntoScratch(chunks)
+          : concat(chunks, size);
+    const written = writer.write(bytes, 0, size);
     if (written < 0) return Written.Failed;
     chunks.length = 0;
     if (written === size) {
       this.#size = 0;
       return Written.Done;
     }
-    chunks.push(scratch.slice(written, size));
+    chunks.push(bytes === scratch ? scratch.slice(written, size) : bytes.subarray(written));
     this.#size = size - written;
     return Written.Pending;
   }
@@ -186,15 +187,10 @@ export class Outbox {
   /** Drops every byte; returns how many there were. */
   clear(): number {
     const dropped = this.#size;
-    this.#chunks.length = 0;
+    if (this.#chunks !== null) this.#chunks.length = 0;
     this.#size = 0;
-    this.#deferred = false;
+    this.#flags &= ~DEFERRED;
     return dropped;
-  }
-
-  #add(bytes: Uint8Array): void {
-    this.#chunks.push(bytes);
-    this.#size += bytes.length;
   }
 }
 
@@ -207,6 +203,18 @@ const SMALL_COPY = 16;
 
 /** Where flushes of several small chunks are joined (one for every outbox: writes are synchronous). */
 const scratch = new Uint8Array(COALESCE_LIMIT);
+
+/** `chunks` joined at the start of the scratch buffer (their total fits in it). */
+function joinIntoScratch(chunks: Uint8Array[]): Uint8Array {
+  let offset = 0;
+  for (const chunk of chunks) {
+    const length = chunk.length;
+    if (length > SMALL_COPY) scratch.set(chunk, offset);
+    else for (let i = 0; i < length; i++) scratch[offset + i] = chunk[i] as number;
+    offset += length;
+  }
+  return scratch;
+}
 
 /** The chunks of an outbox as one buffer, so that they go out in one `write` call. */
 function concat(chunks: Uint8Array[], length: number): Uint8Array {

@@ -9,6 +9,7 @@ import { currentTask } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, withPool } from "../core/pool.ts";
 import { onShutdownRequest } from "../core/shutdown.ts";
+import type { Task } from "../core/task.ts";
 import {
   type BrokenResourceError,
   CancelledError,
@@ -16,10 +17,10 @@ import {
   type IncompleteReadError,
   ResourceClosedError,
 } from "../errors.ts";
-import { Connections } from "./connections.ts";
+import { type Connection, Connections } from "./connections.ts";
 import type { Listener } from "./listener.ts";
 import { isPeerErrorOf } from "./peer-errors.ts";
-import type { SocketStream } from "./stream.ts";
+import { SENT, type SocketStream } from "./stream.ts";
 import type { WorkerOptions } from "./workers.ts";
 
 /** Options of `serve` and `listener.serve`. */
@@ -85,7 +86,7 @@ export async function serveListener(
   const policy = checkServeArguments(handler, options);
   const { maxConnections, gracePeriod } = policy;
   if (listener.closed) throw new ResourceClosedError(`serve() on ${listener} after close()`);
-  const connections = new Connections();
+  const connections = new Connections<Serving>();
   const serving: Serving = { handler, policy, counts, connections };
   // Runs synchronously when the shutdown is requested, maybe in a SIGTERM handler: closing
   // the listener wakes the accept loop, and idle connections are closed at once.
@@ -123,37 +124,103 @@ export async function serveListener(
   }
 }
 
-/**
- * What every connection's task of one serve shares. One object, not four arguments: each
- * handler's async frame keeps its arguments for the connection's life.
- */
+/** What every connection's task of one serve shares. */
 interface Serving {
   readonly handler: Handler;
   readonly policy: ReturnType<typeof checkServeArguments>;
   readonly counts: ListenerCounts;
-  readonly connections: Connections;
+  readonly connections: Connections<Serving>;
 }
 
-/** One connection's task: run the handler, apply `onError`, always close the stream. */
-async function handleConnection(stream: SocketStream, serving: Serving): Promise<void> {
-  const connection = serving.connections.add(stream, currentTask());
+type ServedConnection = Connection<Serving>;
+
+/**
+ * The connection of each task whose handler runs, while it runs. A connection's task is
+ * `handleConnection`, which is no async function: the handler's promise settles into two
+ * reactions shared by every connection, and they run in the connection's task (a reaction
+ * runs in the async context it was registered in), which finds its entry here. An async
+ * frame awaiting the handler instead would hold about 240 bytes per connection (its
+ * generator, scope and promise) for the connection's life; an entry here about 40.
+ */
+const connectionOfTask = new WeakMap<Task, ServedConnection>();
+
+/** One connection's task: runs the handler; its end applies `onError` and closes the stream. */
+function handleConnection(stream: SocketStream, serving: Serving): Promise<void> {
+  const task = currentTask();
+  const connection = serving.connections.add(stream, task, serving);
+  let handled: unknown;
   try {
-    await serving.handler(stream);
+    handled = serving.handler(stream);
   } catch (error) {
-    if (error instanceof CancelledError) throw error;
-    const { onError, onPeerError } = serving.policy;
-    if (onError !== "propagate") {
-      await onError(error, stream);
-    } else if (isPeerErrorOf(error, stream)) {
-      // The peer reset or vanished: that ends its connection, never the server.
-      serving.counts.countBroken();
-      onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
-    } else {
-      throw error;
-    }
+    return Promise.resolve(handlerFailedIn(connection, error));
+  }
+  connectionOfTask.set(task, connection);
+  // As `await handled` would take it: a promise as is, a thenable adopted, a value wrapped.
+  return Promise.resolve(handled).then(handlerReturned, handlerFailed);
+}
+
+// The ends of a connection, synchronous when nothing has to be waited for: at the end of a
+// load thousands of connections may end at once, while their objects are still live, and a
+// frame or a promise made for each end would add to the process's peak memory.
+
+function handlerReturned(): Promise<void> | undefined {
+  return closeConnection(takeConnection());
+}
+
+function handlerFailed(error: unknown): Promise<void> | undefined {
+  return handlerFailedIn(takeConnection(), error);
+}
+
+/** The calling task's connection, which it no longer needs to find. */
+function takeConnection(): ServedConnection {
+  const task = currentTask();
+  const connection = connectionOfTask.get(task) as ServedConnection;
+  connectionOfTask.delete(task);
+  return connection;
+}
+
+/** The handler failed with `error`: `onError` (awaited), then the stream is closed. */
+function handlerFailedIn(connection: ServedConnection, error: unknown): Promise<void> | undefined {
+  let reported: unknown;
+  try {
+    reported = applyOnError(error, connection);
+  } catch (propagated) {
+    return endAfter(connection, Promise.reject(propagated));
+  }
+  // A function `onError` is awaited, whatever it returns (as `await` takes it).
+  return reported === undefined ? closeConnection(connection) : endAfter(connection, reported);
+}
+
+/**
+ * `onError` for the handler's `error`: returns what a function `onError` returned; throws
+ * when the error propagates (a cancellation, any error but a peer's with the default policy).
+ */
+function applyOnError(error: unknown, { stream, shared: serving }: ServedConnection): unknown {
+  if (error instanceof CancelledError) throw error;
+  const { onError, onPeerError } = serving.policy;
+  if (onError !== "propagate") return onError(error, stream);
+  if (!isPeerErrorOf(error, stream)) throw error;
+  // The peer reset or vanished: that ends its connection, never the server.
+  serving.counts.countBroken();
+  onPeerError?.(error as BrokenResourceError | IncompleteReadError, stream);
+  return undefined;
+}
+
+/** Closes the stream and leaves the registry: at once, or once the unsent bytes are flushed. */
+function closeConnection(connection: ServedConnection): Promise<void> | undefined {
+  const closing = connection.stream.close();
+  if (closing !== SENT) return endAfter(connection, closing);
+  connection.shared.connections.remove(connection);
+  return undefined;
+}
+
+/** Waits for `pending` (its error propagates), then closes the stream and leaves the registry. */
+async function endAfter(connection: ServedConnection, pending: unknown): Promise<void> {
+  try {
+    await pending;
   } finally {
-    await stream.close();
-    serving.connections.remove(connection);
+    await connection.stream.close();
+    connection.shared.connections.remove(connection);
   }
 }
 

@@ -103,7 +103,12 @@ import {
 /** The sending side's state (see the table above). */
 type SendState = "open" | "eof-queued" | "eof-sent" | "cancelled" | "broken";
 
-const SENT: Promise<void> = Promise.resolve();
+/**
+ * @internal What `sendAll`, `sendEof` and `close` return when there is nothing to wait for:
+ * one shared, already resolved promise, by which `serve` tells a `close()` that finished at
+ * once (its connection then ends without a wait).
+ */
+export const SENT: Promise<void> = Promise.resolve();
 
 /**
  * How long a socket closed after a cancelled `sendAll` may stay open (see `#shutDown`) before
@@ -180,7 +185,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
       );
     }
     this.#socket = socket;
-    this.#outbox = new Outbox(socket);
+    this.#outbox = new Outbox();
     if (unixPath !== null) {
       this.remoteAddress = unixPath;
       this.remotePort = 0;
@@ -301,7 +306,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
 
   /** @internal Bytes this stream holds in memory: received and unread, plus accepted and unsent. */
   get [HELD_BYTES](): number {
-    return this.#receiver.buffered + this.#outbox.size;
+    return this.#receiver.buffered + this.#outbox.size();
   }
 
   /** @internal The reader is parked waiting for the first byte of a message. */
@@ -345,7 +350,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     const refused = refuseWait(task);
     if (refused !== null) return refused;
     if (bytes.length === 0) return SENT;
-    switch (this.#outbox.send(bytes, currentIteration(task))) {
+    switch (this.#outbox.send(this.#socket, bytes, currentIteration(task))) {
       case Written.Done:
         return SENT;
       case Written.Deferred:
@@ -383,8 +388,8 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (this.#send === "open") {
       this.#send = "eof-queued";
       // What sendAll accepted goes out first; the FIN follows once the outbox is empty.
-      if (this.#outbox.deferred) this.#flush();
-      if (this.#outbox.size === 0) this.#shutdownWrites();
+      if (this.#outbox.isDeferred()) this.#flush();
+      if (this.#outbox.size() === 0) this.#shutdownWrites();
     }
     // Bytes an earlier sendAll queued and the socket refused: say so rather than succeed.
     if (this.#unreportedLoss > 0) return Promise.reject(this.#brokenError());
@@ -403,10 +408,10 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (!this.#closed) {
       this.#closed = true;
       this.#receiver.close();
-      if (this.#outbox.deferred) this.#flush();
+      if (this.#outbox.isDeferred()) this.#flush();
       // With nothing unsent, closing never looks at the calling task: Bun callbacks (a
       // refused or abandoned connection) may call it.
-      if (this.#outbox.size === 0) {
+      if (this.#outbox.size() === 0) {
         this.#shutDown();
         return SENT;
       }
@@ -489,13 +494,13 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   }
 
   #onDrain(): void {
-    if (this.#outbox.waitingForDrain) this.#flush();
+    if (this.#outbox.isWaitingForDrain()) this.#flush();
   }
 
   /** @internal AtIterationEnd: write what the iteration's `sendAll` calls left in the outbox. */
   [AT_ITERATION_END](): void {
-    if (!this.#outbox.deferred || this.#socketClosed) return;
-    this.#afterWrite(this.#outbox.atIterationEnd());
+    if (!this.#outbox.isDeferred() || this.#socketClosed) return;
+    this.#afterWrite(this.#outbox.atIterationEnd(this.#socket));
   }
 
   #onEnd(): void {
@@ -568,7 +573,7 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
   /** Writes the outbox now, in one `write` call. */
   #flush(): void {
     if (this.#socketClosed) return;
-    this.#afterWrite(this.#outbox.flush());
+    this.#afterWrite(this.#outbox.flush(this.#socket));
   }
 
   /** Acts on a flush: the outbox emptied, waits for `drain`, or the socket refused it. */

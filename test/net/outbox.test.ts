@@ -25,94 +25,94 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 function setup() {
   const writer = new RecordingWriter();
-  return { writer, outbox: new Outbox(writer) };
+  return { writer, outbox: new Outbox() };
 }
 
 describe("Outbox", () => {
   test("writes at once until a second send in one iteration, then defers to its end", () => {
     const { writer, outbox } = setup();
-    expect(outbox.send(bytes("a"), 1)).toBe(Written.Done);
+    expect(outbox.send(writer, bytes("a"), 1)).toBe(Written.Done);
     expect(writer.writes).toEqual(["a"]);
-    expect(outbox.send(bytes("b"), 1)).toBe(Written.Deferred); // the caller must register
-    expect(outbox.send(bytes("c"), 1)).toBe(Written.Done); // already registered
-    expect(outbox.deferred).toBe(true);
-    expect(outbox.size).toBe(2);
-    expect(outbox.atIterationEnd()).toBe(Written.Done);
+    expect(outbox.send(writer, bytes("b"), 1)).toBe(Written.Deferred); // the caller must register
+    expect(outbox.send(writer, bytes("c"), 1)).toBe(Written.Done); // already registered
+    expect(outbox.isDeferred()).toBe(true);
+    expect(outbox.size()).toBe(2);
+    expect(outbox.atIterationEnd(writer)).toBe(Written.Done);
     expect(writer.writes).toEqual(["a", "bc"]);
-    expect(outbox.size).toBe(0);
+    expect(outbox.size()).toBe(0);
   });
 
   test("eight flushes of a single write in a row go back to writing at once", () => {
     const { writer, outbox } = setup();
-    outbox.send(bytes("a"), 1);
-    outbox.send(bytes("b"), 1);
-    outbox.atIterationEnd(); // the first flush of a single write ("b")
+    outbox.send(writer, bytes("a"), 1);
+    outbox.send(writer, bytes("b"), 1);
+    outbox.atIterationEnd(writer); // the first flush of a single write ("b")
     for (let i = 2; i < 9; i++) {
-      expect(outbox.send(bytes(String(i)), i)).toBe(Written.Deferred);
-      outbox.atIterationEnd();
+      expect(outbox.send(writer, bytes(String(i)), i)).toBe(Written.Deferred);
+      outbox.atIterationEnd(writer);
     }
-    expect(outbox.send(bytes("direct"), 9)).toBe(Written.Done);
+    expect(outbox.send(writer, bytes("direct"), 9)).toBe(Written.Done);
     expect(writer.writes.at(-1)).toBe("direct");
   });
 
   test("outside the loop's steps (iteration -1) every send is written at once", () => {
     const { writer, outbox } = setup();
-    outbox.send(bytes("a"), -1);
-    outbox.send(bytes("b"), -1);
+    outbox.send(writer, bytes("a"), -1);
+    outbox.send(writer, bytes("b"), -1);
     expect(writer.writes).toEqual(["a", "b"]);
   });
 
   test("a send that would pass the limit flushes everything at once, in order", () => {
     const { writer, outbox } = setup();
-    outbox.send(bytes("a"), 1);
-    outbox.send(bytes("b"), 1);
+    outbox.send(writer, bytes("a"), 1);
+    outbox.send(writer, bytes("b"), 1);
     const big = "x".repeat(COALESCE_LIMIT);
-    expect(outbox.send(bytes(big), 1)).toBe(Written.Done);
+    expect(outbox.send(writer, bytes(big), 1)).toBe(Written.Done);
     expect(writer.writes).toEqual(["a", `b${big}`]);
-    expect(outbox.deferred).toBe(false);
+    expect(outbox.isDeferred()).toBe(false);
   });
 
   test("a partial write keeps the rest for drain; later sends join it", () => {
     const { writer, outbox } = setup();
     writer.capacity = 2;
-    expect(outbox.send(bytes("abcd"), -1)).toBe(Written.Pending);
-    expect(outbox.waitingForDrain).toBe(true);
-    expect(outbox.send(bytes("ef"), -1)).toBe(Written.Pending); // not written: waits behind
+    expect(outbox.send(writer, bytes("abcd"), -1)).toBe(Written.Pending);
+    expect(outbox.isWaitingForDrain()).toBe(true);
+    expect(outbox.send(writer, bytes("ef"), -1)).toBe(Written.Pending); // not written: waits behind
     expect(writer.writes).toEqual(["ab"]);
     writer.capacity = Number.POSITIVE_INFINITY;
-    expect(outbox.flush()).toBe(Written.Done);
+    expect(outbox.flush(writer)).toBe(Written.Done);
     expect(writer.writes).toEqual(["ab", "cdef"]);
   });
 
   test("a refused write reports Failed and keeps the bytes until cleared", () => {
     const { writer, outbox } = setup();
-    outbox.send(bytes("a"), 1);
-    outbox.send(bytes("bc"), 1);
+    outbox.send(writer, bytes("a"), 1);
+    outbox.send(writer, bytes("bc"), 1);
     writer.gone = true;
-    expect(outbox.atIterationEnd()).toBe(Written.Failed);
-    expect(outbox.size).toBe(2);
+    expect(outbox.atIterationEnd(writer)).toBe(Written.Failed);
+    expect(outbox.size()).toBe(2);
     expect(outbox.clear()).toBe(2);
-    expect(outbox.size).toBe(0);
-    expect(outbox.send(bytes("d"), -1)).toBe(Written.Failed);
+    expect(outbox.size()).toBe(0);
+    expect(outbox.send(writer, bytes("d"), -1)).toBe(Written.Failed);
   });
 
   test("the rest of a coalesced flush the socket took only part of survives other outboxes' flushes", () => {
     // Coalesced chunks are joined in a buffer every outbox shares; what the socket did not
     // take must be the outbox's own copy, not a view of that buffer.
     const first = setup();
-    first.outbox.send(bytes("ab"), 1);
-    first.outbox.send(bytes("cd"), 1);
-    first.outbox.send(bytes("ef"), 1);
+    first.outbox.send(first.writer, bytes("ab"), 1);
+    first.outbox.send(first.writer, bytes("cd"), 1);
+    first.outbox.send(first.writer, bytes("ef"), 1);
     first.writer.capacity = 1;
-    expect(first.outbox.atIterationEnd()).toBe(Written.Pending);
+    expect(first.outbox.atIterationEnd(first.writer)).toBe(Written.Pending);
     const second = setup();
-    second.outbox.send(bytes("xy"), 1);
-    second.outbox.send(bytes("zw"), 1);
-    second.outbox.send(bytes("uv"), 1);
-    expect(second.outbox.atIterationEnd()).toBe(Written.Done);
+    second.outbox.send(second.writer, bytes("xy"), 1);
+    second.outbox.send(second.writer, bytes("zw"), 1);
+    second.outbox.send(second.writer, bytes("uv"), 1);
+    expect(second.outbox.atIterationEnd(second.writer)).toBe(Written.Done);
     expect(second.writer.writes).toEqual(["xy", "zwuv"]);
     first.writer.capacity = Number.POSITIVE_INFINITY;
-    expect(first.outbox.flush()).toBe(Written.Done);
+    expect(first.outbox.flush(first.writer)).toBe(Written.Done);
     expect(first.writer.writes).toEqual(["ab", "c", "def"]);
   });
   test("a coalesced flush joins small and large chunks (and views) in order, byte for byte", () => {
@@ -128,10 +128,10 @@ describe("Outbox", () => {
         offset += part.length;
         return view;
       });
-    expect(outbox.send(bytes("first"), 1)).toBe(Written.Done);
-    expect(outbox.send(views[0] as Uint8Array, 1)).toBe(Written.Deferred);
-    for (const view of views.slice(1)) expect(outbox.send(view, 1)).toBe(Written.Done);
-    expect(outbox.atIterationEnd()).toBe(Written.Done);
+    expect(outbox.send(writer, bytes("first"), 1)).toBe(Written.Done);
+    expect(outbox.send(writer, views[0] as Uint8Array, 1)).toBe(Written.Deferred);
+    for (const view of views.slice(1)) expect(outbox.send(writer, view, 1)).toBe(Written.Done);
+    expect(outbox.atIterationEnd(writer)).toBe(Written.Done);
     expect(writer.writes).toEqual(["first", parts.join("")]);
   });
 });

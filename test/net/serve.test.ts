@@ -150,6 +150,36 @@ describe("serve", () => {
   );
 
   test(
+    "a plain (not async) handler: its synchronous throw reaches onError, its return closes the stream",
+    () =>
+      run(async () => {
+        const logged: string[] = [];
+        let served = 0;
+        await withPool(async (pool) => {
+          const listener = await pool.start(
+            serve,
+            LOCALHOST,
+            (stream) => {
+              if (served++ === 0) throw new Error("thrown at once");
+              // Queued, not awaited: the close waits for it to be written.
+              void stream.sendAll("bye\n");
+              return 42;
+            },
+            { onError: (error) => void logged.push((error as Error).message) },
+          );
+          const first = await connect(to(listener.port));
+          expect((await first.receive()).length).toBe(0);
+          expect(logged).toEqual(["thrown at once"]);
+          await first.close();
+          await using second = await connect(to(listener.port));
+          expect(text(await readAll(second))).toBe("bye\n");
+          pool.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
     "an onError callback that throws crashes the server with that error",
     () =>
       run(async () => {
