@@ -9,7 +9,7 @@
  * around them, distorting exactly what is measured.
  */
 import { heapStats } from "bun:jsc";
-import { run, sleepForever, withPool } from "../src/index.ts";
+import { checkpoint, run, sleepForever, withPool } from "../src/index.ts";
 import { compare, median, type Row, type Suite, type SuiteOptions } from "./harness.ts";
 
 /** At most this many bytes of heap per idle task (issue 12). */
@@ -17,17 +17,27 @@ const IDLE_TASK_BYTES_TARGET = 400;
 
 async function trivial(): Promise<void> {}
 
-function spawnAndJoin(tasks: number): Promise<void> {
+/** A task that suspends once: what a task that waits on anything costs beyond `trivial`. */
+async function checkpointOnce(): Promise<void> {
+  await checkpoint();
+}
+
+/** Suspends once on a promise that is already resolved, the least an await costs. */
+async function awaitOnce(): Promise<void> {
+  await undefined;
+}
+
+function spawnAndJoin(tasks: number, child: () => Promise<void> = trivial): Promise<void> {
   return run(() =>
     withPool((pool) => {
-      for (let i = 0; i < tasks; i++) pool.spawn(trivial);
+      for (let i = 0; i < tasks; i++) pool.spawn(child);
     }),
   );
 }
 
-async function promiseAll(tasks: number): Promise<void> {
+async function promiseAll(tasks: number, fn: () => Promise<void> = trivial): Promise<void> {
   const promises = new Array<Promise<void>>(tasks);
-  for (let i = 0; i < tasks; i++) promises[i] = trivial();
+  for (let i = 0; i < tasks; i++) promises[i] = fn();
   await Promise.all(promises);
 }
 
@@ -116,6 +126,21 @@ export const suite: Suite = {
         ),
       );
     }
+    // Trivial children return without suspending, which the loop settles on a shorter path;
+    // this row keeps the path of every task that waits on something in sight.
+    const tasks = options.quick ? 1_000 : 10_000;
+    rows.push(
+      await compare(
+        {
+          operation: `spawn+join ${tasks.toLocaleString("en-US")} tasks that checkpoint once`,
+          unit: "ns/task",
+          unitsPerCall: tasks,
+          ours: () => spawnAndJoin(tasks, checkpointOnce),
+          baseline: () => promiseAll(tasks, awaitOnce),
+        },
+        options,
+      ),
+    );
     rows.push(await idleMemoryRow(options.quick ? 10_000 : 100_000, options.quick ? 1 : 3));
     return rows;
   },

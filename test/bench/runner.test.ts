@@ -87,6 +87,7 @@ describe("the bench harness", () => {
       "deadlines",
       "spawn",
       "spawn",
+      "spawn",
       "switch",
       "switch",
       "switch",
