@@ -112,7 +112,7 @@ describe("RESP decoder", () => {
   });
 
   test("pipelined commands in one chunk are separate frames", () => {
-    const text = encodeArray(["PING"]) + encodeArray(["GET", "k"]) + "ECHO hi\r\n";
+    const text = [encodeArray(["PING"]), encodeArray(["GET", "k"]), "ECHO hi\r\n"].join("");
     expect(decodeAll(text)).toEqual([["PING"], ["GET", "k"], ["ECHO", "hi"]]);
   });
 
