@@ -486,10 +486,12 @@ export class Receiver implements Blocker {
     try {
       const frame = this.#decode(decoder);
       if (frame !== NO_FRAME) return Promise.resolve({ done: false, value: frame });
+      const ended = this.#endOfFrames(FRAMES_READ);
+      if (ended !== null) return ended.then(toIteratorEnd);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#receiveFrameFor(FRAMES_READ, decoder).then(toFrameResult);
+    return this.#receiveFrameSlow(task, FRAMES_READ, decoder).then(toFrameResult);
   }
 
   frameBatches<F>(decoder: Decoder<F>): AsyncIterableIterator<F[]> {
@@ -521,7 +523,7 @@ export class Receiver implements Blocker {
         return Promise.resolve({ done: false, value: this.#batch(batches, first) });
       }
       const ended = this.#endOfFrames(BATCHES_READ);
-      if (ended !== null) return ended.then(toBatchEnd);
+      if (ended !== null) return ended.then(toIteratorEnd);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -536,7 +538,7 @@ export class Receiver implements Blocker {
         const frame = this.#decode(batches.decoder);
         if (frame !== NO_FRAME) return { done: false, value: this.#batch(batches, frame) };
         const ended = this.#endOfFrames(BATCHES_READ);
-        if (ended !== null) return await ended.then(toBatchEnd);
+        if (ended !== null) return await ended.then(toIteratorEnd);
       }
     } finally {
       this.#endWait(task);
@@ -790,7 +792,7 @@ function slowReadName(want: number, delimiter: Uint8Array | string | null): stri
 }
 
 /** `#endOfFrames` resolved (EOF between frames): the batches end. */
-function toBatchEnd(): IteratorResult<never> {
+function toIteratorEnd(): IteratorResult<never> {
   return END_OF_STREAM;
 }
 
