@@ -64,10 +64,12 @@ export async function connectedPair(listener?: Listener): Promise<[SocketStream,
 }
 
 /**
- * Runs `body(client, server)` with a connected pair of streams over 127.0.0.1 and closes
- * both afterwards.
+ * Runs `body(client, server)` in a `run` of its own (so not inside a task) with a connected
+ * pair of streams over 127.0.0.1, and closes both afterwards.
  */
-export function withPair(body: (client: SocketStream, server: SocketStream) => Promise<void>) {
+export function withPair(
+  body: (client: SocketStream, server: SocketStream) => Promise<void>,
+): Promise<void> {
   return run(async () => {
     const [client, server] = await connectedPair();
     try {
