@@ -14,9 +14,9 @@
  * the servers. Needs Linux (/proc) and redis-benchmark (Debian: redis-tools); without
  * redis-benchmark the suite reports no rows.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { median, type Row, type Suite } from "./harness.ts";
+import { processCpu } from "./process-cpu.ts";
 
 const ROOT = `${import.meta.dir}/..`;
 const CLIENTS = 50;
@@ -86,26 +86,9 @@ class Server {
     return new Server(kind, child, Number(/:(\d+)$/.exec(line)?.[1]));
   }
 
-  /**
-   * CPU time of the process so far, every thread, in ns: the sum of each thread's run time
-   * in `/proc/<pid>/task/<tid>/schedstat` (ns resolution), else utime + stime from
-   * `/proc/<pid>/stat` (10 ms ticks, too coarse for the shorter runs to agree within 5%).
-   */
+  /** CPU time of the process so far, every thread, in ns (see process-cpu.ts). */
   cpu(): number {
-    const pid = this.#process.pid;
-    try {
-      let total = 0;
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      }
-      if (total > 0) return total;
-    } catch {
-      // No schedstat (or a thread ended while being read): fall back to the ticks.
-    }
-    // Fields after the command name (which is in parentheses): utime and stime are 14 and 15.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1e9) / CLOCK_TICKS;
+    return processCpu(this.#process.pid);
   }
 
   async stop(): Promise<void> {
@@ -115,7 +98,6 @@ class Server {
 }
 
 /** Clock ticks per second, the unit of /proc/<pid>/stat's times. */
-const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString()) || 100;
 
 async function freePort(): Promise<number> {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });

@@ -21,13 +21,12 @@
  * in a session of its own too. The growth itself is reported without a target; 2 workers
  * cannot show 2× the throughput here.
  */
-import { readdirSync, readFileSync } from "node:fs";
+
 import type { Subprocess } from "bun";
 import { median, type Row, type Suite } from "./harness.ts";
+import { processCpu } from "./process-cpu.ts";
 
 const DIR = `${import.meta.dir}/tcp`;
-/** Clock ticks per second, the unit of /proc/<pid>/stat's times. */
-const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString()) || 100;
 
 type Echoer = Subprocess<"ignore", "pipe", "inherit">;
 
@@ -116,26 +115,6 @@ function freePort(): number {
   const port = probe.port;
   probe.stop(true);
   return port;
-}
-
-/**
- * CPU time of a process so far, every thread, ns: the sum of each thread's run time in
- * `/proc/<pid>/task/<tid>/schedstat` (ns resolution), else utime + stime from
- * `/proc/<pid>/stat` (10 ms ticks, coarse against a 1 s window).
- */
-function processCpu(pid: number): number {
-  try {
-    let total = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    }
-    if (total > 0) return total;
-  } catch {
-    // No schedstat (or a thread ended while being read): fall back to the ticks.
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1e9) / CLOCK_TICKS; // utime, stime
 }
 
 interface Measurement {

@@ -243,15 +243,7 @@ export class Receiver implements Blocker {
     } catch (error) {
       return Promise.reject(error);
     }
-    const refused = refuseWait(task);
-    if (refused !== null) return refused;
-    if (this.#buffer.size > 0) return Promise.resolve(this.#take(maxBytes));
-    if (this.#broken !== null) return Promise.reject(this.#broken());
-    if ((this.#flags & EOF) !== 0) return AT_EOF;
-    this.#reader = task;
-    this.#readerMax = maxBytes;
-    this.#flags &= ~WRAPS;
-    return this.#parkReader(task);
+    return this.#readChunk(task, maxBytes, 0);
   }
 
   /**
@@ -260,24 +252,43 @@ export class Receiver implements Blocker {
    * microtask fewer than `receive().then(...)`).
    */
   #nextChunk(): Promise<IteratorResult<Uint8Array>> {
-    let task: Task;
-    try {
-      task = currentTask();
-      this.#checkReceivable("receive");
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const task = this.#readingTask("receive");
+    if (task instanceof Promise) return task;
+    return this.#readChunk(task, DEFAULT_MAX_BYTES, WRAPS);
+  }
+
+  /**
+   * `receive()` once its arguments are checked: the chunk at once when bytes are buffered,
+   * else parks. `wraps` (`WRAPS` or 0) says whether the chunk comes as an iterator result.
+   */
+  #readChunk<T>(task: Task, maxBytes: number, wraps: number): Promise<T> {
     const refused = refuseWait(task);
     if (refused !== null) return refused;
     if (this.#buffer.size > 0) {
-      return Promise.resolve({ done: false, value: this.#take(DEFAULT_MAX_BYTES) });
+      const chunk = this.#take(maxBytes);
+      return Promise.resolve((wraps === 0 ? chunk : { done: false, value: chunk }) as T);
     }
     if (this.#broken !== null) return Promise.reject(this.#broken());
-    if ((this.#flags & EOF) !== 0) return CHUNKS_ENDED;
+    if ((this.#flags & EOF) !== 0) return (wraps === 0 ? AT_EOF : CHUNKS_ENDED) as Promise<T>;
     this.#reader = task;
-    this.#readerMax = DEFAULT_MAX_BYTES;
-    this.#flags |= WRAPS;
+    this.#readerMax = maxBytes;
+    this.#flags = (this.#flags & ~WRAPS) | wraps;
     return this.#parkReader(task);
+  }
+
+  /**
+   * The calling task, which may start a read named `op` now (the stream is open, the task is
+   * neither cancelled nor waiting already); else the rejected promise the read returns.
+   */
+  #readingTask(op: string): Task | Promise<never> {
+    let task: Task;
+    try {
+      task = currentTask();
+      this.#checkReceivable(op);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return refuseWait(task) ?? task;
   }
 
   /** Parks a `receive()` that `refuseWait` has just let through. */
@@ -470,15 +481,8 @@ export class Receiver implements Blocker {
 
   /** `frames()`'s `next()`: `receiveFrame` with the frame wrapped, without a `then` when it is buffered. */
   #nextFrame<F>(decoder: Decoder<F>): Promise<IteratorResult<F>> {
-    let task: Task;
-    try {
-      task = currentTask();
-      this.#checkReceivable("frames");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const refused = refuseWait(task);
-    if (refused !== null) return refused;
+    const task = this.#readingTask("frames");
+    if (task instanceof Promise) return task;
     try {
       const frame = this.#decode(decoder);
       if (frame !== NO_FRAME) return Promise.resolve({ done: false, value: frame });
@@ -504,15 +508,8 @@ export class Receiver implements Blocker {
    * the frames before it are delivered first, as one `receiveFrame` after another would.
    */
   #nextBatch<F>(batches: FrameBatches<F>): Promise<IteratorResult<F[]>> {
-    let task: Task;
-    try {
-      task = currentTask();
-      this.#checkReceivable("frameBatches");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const refused = refuseWait(task);
-    if (refused !== null) return refused;
+    const task = this.#readingTask("frameBatches");
+    if (task instanceof Promise) return task;
     const failure = batches.failure;
     if (failure !== null) {
       batches.failure = null;
