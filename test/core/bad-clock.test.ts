@@ -6,6 +6,17 @@
 import { describe, expect, test } from "bun:test";
 import { type Clock, MockClock, Scheduler, sleep, withPool, withTimeout } from "../../src/index.ts";
 
+/** What `outcome` settled with: its error, "resolved", or "never settled" after 2 s. */
+function settlement(outcome: Promise<unknown>): Promise<Error | string> {
+  return Promise.race([
+    outcome.then(
+      () => "resolved",
+      (error: Error) => error,
+    ),
+    Bun.sleep(2000).then(() => "never settled"),
+  ]);
+}
+
 describe("bad clocks", () => {
   test("a reading that is not a number fails at construction", () => {
     expect(() => new Scheduler({ clock: { now: () => "10" } as unknown as Clock })).toThrow(
@@ -47,13 +58,7 @@ describe("bad clocks", () => {
       reading = 99;
       await sleep(5);
     });
-    const settled = await Promise.race([
-      outcome.then(
-        () => "resolved",
-        (error: Error) => error,
-      ),
-      Bun.sleep(2000).then(() => "never settled"),
-    ]);
+    const settled = await settlement(outcome);
     expect(settled).toEqual(
       new RangeError(
         "the scheduler's clock went backwards: clock.now() returned 99 after 100 (a Clock must never go backwards)",
@@ -70,13 +75,7 @@ describe("bad clocks", () => {
       backwards = true;
     }, 5);
     const outcome = new Scheduler({ clock, handleSignals: false }).run(() => sleep(30));
-    const settled = await Promise.race([
-      outcome.then(
-        () => "resolved",
-        (error: Error) => error,
-      ),
-      Bun.sleep(2000).then(() => "never settled"),
-    ]);
+    const settled = await settlement(outcome);
     expect(settled).toBeInstanceOf(RangeError);
     expect((settled as Error).message).toMatch(
       /clock went backwards: clock\.now\(\) returned 0 after \d/,
@@ -108,13 +107,7 @@ describe("bad clocks", () => {
         await sleep(30);
       }),
     );
-    const settled = await Promise.race([
-      outcome.then(
-        () => "resolved",
-        (error: Error) => error,
-      ),
-      Bun.sleep(2000).then(() => "never settled"),
-    ]);
+    const settled = await settlement(outcome);
     expect(settled).toBeInstanceOf(RangeError);
     expect((settled as Error).message).toBe("the clock broke");
     // The tree was cancelled and unwound, not abandoned.

@@ -12,15 +12,11 @@ import {
   LengthPrefixedDecoder,
   LinesDecoder,
   LineTooLongError,
-  run,
-  type SocketStream,
   sleep,
   withPool,
 } from "../../src/index.ts";
 import { HELD_BYTES, READER_IDLE } from "../../src/net/transport-symbols.ts";
-import { connectedPair, text } from "./helpers.ts";
-
-const encode = (s: string) => new TextEncoder().encode(s);
+import { encode, text, withPair } from "./helpers.ts";
 
 describe("LinesDecoder", () => {
   test("strips \\n and \\r\\n, returns null until a newline", () => {
@@ -129,19 +125,6 @@ describe("DelimiterDecoder", () => {
     );
   });
 });
-
-/** A connected pair over 127.0.0.1. */
-function withPair(body: (client: SocketStream, server: SocketStream) => Promise<void>) {
-  return run(async () => {
-    const [client, server] = await connectedPair();
-    try {
-      await body(client, server);
-    } finally {
-      await client.close();
-      await server.close();
-    }
-  });
-}
 
 describe("decoders on a stream", () => {
   test("frames() yields every frame and ends at EOF between frames", () =>

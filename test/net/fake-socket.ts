@@ -5,28 +5,13 @@
  */
 import { openSocketStream, SocketStream } from "../../src/net/stream.ts";
 import { SOCKET_CALLBACKS } from "../../src/net/transport-symbols.ts";
+import { RecordingWriter } from "./recording-writer.ts";
 
-export class FakeSocket {
-  readonly writes: string[] = [];
+export class FakeSocket extends RecordingWriter {
   remoteAddress = "127.0.0.1";
   remotePort = 1;
   localPort = 2;
-  /** How many bytes the next writes take (Infinity: all). */
-  capacity = Number.POSITIVE_INFINITY;
-  /** The peer is gone: every write returns -1. */
-  gone = false;
   data: SocketStream | undefined;
-
-  /** Like Bun's: writes `bytes[byteOffset, byteOffset + byteLength)`. */
-  write(bytes: Uint8Array, byteOffset = 0, byteLength = bytes.length - byteOffset): number {
-    if (this.gone) return -1;
-    const taken = Math.min(byteLength, this.capacity);
-    this.capacity -= taken;
-    if (taken > 0) {
-      this.writes.push(new TextDecoder().decode(bytes.subarray(byteOffset, byteOffset + taken)));
-    }
-    return taken;
-  }
 
   /** Bun's drain callback: the socket can take more. */
   drain(capacity = Number.POSITIVE_INFINITY): void {

@@ -1,12 +1,19 @@
 /**
  * Shared pieces of the network tests: deterministic payloads, reading a stream to its end,
- * a connected pair of streams, an echo handler, a temporary directory and a self-signed
- * certificate.
+ * a connected pair of streams (and a test body run over one), an echo handler, a temporary
+ * directory and a self-signed certificate.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type Listener, listen, type SocketStream, withPool } from "../../src/index.ts";
+import {
+  connect,
+  type Listener,
+  listen,
+  run,
+  type SocketStream,
+  withPool,
+} from "../../src/index.ts";
 
 export const LOCALHOST = { hostname: "127.0.0.1", port: 0 } as const;
 
@@ -39,6 +46,7 @@ export function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 export const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+export const encode = (s: string) => new TextEncoder().encode(s);
 
 /**
  * A connected pair of TCP streams, `[client, server]`: the client end of a `connect` and
@@ -52,6 +60,24 @@ export async function connectedPair(listener?: Listener): Promise<[SocketStream,
     const accepted = pool.spawn(() => server.accept());
     const client = await connect({ hostname: "127.0.0.1", port: server.port });
     return [client, await accepted.join()];
+  });
+}
+
+/**
+ * Runs `body(client, server)` in a `run` of its own (so not inside a task) with a connected
+ * pair of streams over 127.0.0.1, and closes both afterwards.
+ */
+export function withPair(
+  body: (client: SocketStream, server: SocketStream) => Promise<void>,
+): Promise<void> {
+  return run(async () => {
+    const [client, server] = await connectedPair();
+    try {
+      await body(client, server);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 }
 

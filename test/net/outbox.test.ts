@@ -3,23 +3,8 @@
  * loop): iterations are plain numbers.
  */
 import { describe, expect, test } from "bun:test";
-import { COALESCE_LIMIT, Outbox, type Writer, Written } from "../../src/net/outbox.ts";
-
-/** Records what is written; takes `capacity` bytes (Infinity: all), or fails when gone. */
-class RecordingWriter implements Writer {
-  readonly writes: string[] = [];
-  capacity = Number.POSITIVE_INFINITY;
-  gone = false;
-  write(bytes: Uint8Array, byteOffset: number, byteLength: number): number {
-    if (this.gone) return -1;
-    const taken = Math.min(byteLength, this.capacity);
-    this.capacity -= taken;
-    if (taken > 0) {
-      this.writes.push(new TextDecoder().decode(bytes.subarray(byteOffset, byteOffset + taken)));
-    }
-    return taken;
-  }
-}
+import { COALESCE_LIMIT, Outbox, Written } from "../../src/net/outbox.ts";
+import { RecordingWriter } from "./recording-writer.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

@@ -10,30 +10,11 @@ import {
   ResourceBusyError,
   ResourceClosedError,
   run,
-  type SocketStream,
   skipAfter,
   sleep,
   withPool,
 } from "../../src/index.ts";
-import { concat, connectedPair, LOCALHOST, pattern, readAll, text } from "./helpers.ts";
-
-/**
- * Runs `body(client, server)` with a connected pair of streams over 127.0.0.1 and closes
- * both afterwards.
- */
-function withPair(body: (client: SocketStream, server: SocketStream) => Promise<void>) {
-  return run(async () => {
-    const [client, server] = await connectedPair();
-    try {
-      await body(client, server);
-    } finally {
-      await client.close();
-      await server.close();
-    }
-  });
-}
-
-const encode = (s: string) => new TextEncoder().encode(s);
+import { concat, encode, LOCALHOST, pattern, readAll, text, withPair } from "./helpers.ts";
 
 describe("receive", () => {
   test(

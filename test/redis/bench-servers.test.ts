@@ -8,12 +8,9 @@ import type { Socket } from "bun";
 import { execute, Store } from "../../examples/redis-server.ts";
 import { seededRandom } from "../../src/seeded-random.ts";
 import { readLines } from "../support/read-lines.ts";
+import { encodeArray } from "./resp.ts";
 
 const SERVERS = `${import.meta.dir}/../../bench/redis/servers.ts`;
-
-function encodeArray(args: string[]): string {
-  return `*${args.length}\r\n${args.map((arg) => `$${arg.length}\r\n${arg}\r\n`).join("")}`;
-}
 
 /** Writes `pieces` one per event-loop turn, then half-closes; resolves with all replies. */
 function converse(port: number, pieces: Uint8Array[]): Promise<string> {

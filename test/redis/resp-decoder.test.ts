@@ -12,13 +12,9 @@ import {
   splitInlineArgs,
 } from "../../examples/redis-server.ts";
 import { seededRandom } from "../../src/seeded-random.ts";
+import { encodeArray } from "./resp.ts";
 
 const bytesOf = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt(0));
-
-/** RESP2 array of bulk strings, as clients send commands (args are latin1 strings). */
-function encodeArray(args: string[]): string {
-  return `*${args.length}\r\n${args.map((arg) => `$${arg.length}\r\n${arg}\r\n`).join("")}`;
-}
 
 /**
  * Feeds `chunks` to `decoder` as the stream does: decode over all unread bytes until it

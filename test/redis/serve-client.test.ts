@@ -22,13 +22,10 @@ import {
 } from "../../src/index.ts";
 import { seededRandom } from "../../src/seeded-random.ts";
 import { LOCALHOST, readAll } from "../net/helpers.ts";
+import { encodeArray } from "./resp.ts";
 
 const latin1 = (text: string) => Buffer.from(text, "latin1");
 const asText = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1");
-
-function encodeArray(args: string[]): string {
-  return `*${args.length}\r\n${args.map((arg) => `$${arg.length}\r\n${arg}\r\n`).join("")}`;
-}
 
 /** Sends `text` in random pieces, sometimes pausing between them so they arrive apart. */
 async function sendInPieces(stream: SocketStream, text: string, random: () => number) {
