@@ -350,6 +350,7 @@ export class Loop {
   }
 
   #startTask(task: TaskInternal, fn: (...args: never[]) => unknown, args: unknown[]): void {
+    startingTask = task;
     startingFn = fn as (...args: unknown[]) => unknown;
     startingArgs = args;
     taskContext.run(task, startInTaskContext);
@@ -361,7 +362,9 @@ export class Loop {
   }
 
   #finishTask(task: TaskInternal, value: unknown, error: unknown, failed: boolean): void {
-    this.#running--;
+    // A task that ends while registered on a wait it never awaited stopped counting as
+    // running when it parked.
+    if (task.blocker === null) this.#running--;
     if (task.scope !== task) {
       // The function returned while a scope it opened is still open: a withPool/withTimeout/
       // shield that was not awaited. Its children would outlive the task.
@@ -920,9 +923,10 @@ function captureResolvers(resolve: (value: never) => void, reject: (error: unkno
   capturedReject = reject;
 }
 
-// The function a task starts with, handed to `startInTaskContext` through module state
+// The task a step starts and its function, handed to `startInTaskContext` through module state
 // rather than as spread arguments of AsyncLocalStorage.run, which would copy them (~30 ns a
 // spawn).
+let startingTask: TaskInternal | null = null;
 let startingFn: (...args: unknown[]) => unknown = () => {};
 let startingArgs: unknown[] = [];
 
@@ -930,10 +934,17 @@ let startingArgs: unknown[] = [];
  * Runs inside `taskContext.run(task, ...)`: calls the task's function and hears about its
  * outcome through two shared reactions instead of two closures per task (a spawn allocates
  * less, and an idle task holds less). A reaction runs in the async context it was registered
- * in, so the store tells it which task settled; so does a microtask.
+ * in, so the store tells it which task settled.
+ *
+ * A child whose function returned without suspending is finished here, before `spawn`
+ * returns, as the async function's own promise is already settled: no reaction is made, and
+ * the task is garbage at once rather than live until the microtask queue reaches it (100,000
+ * trivial spawns: 3.6× `Promise.all` that way, 1.4× this way). The root always settles by
+ * a reaction, after its first step has ended.
  */
 function startInTaskContext(): void {
-  // Read both before calling: the function may spawn tasks synchronously, reusing the slots.
+  // Read them before calling: the function may spawn tasks synchronously, reusing the slots.
+  const task = startingTask as TaskInternal;
   const fn = startingFn;
   const args = startingArgs;
   let result: unknown;
@@ -943,38 +954,10 @@ function startInTaskContext(): void {
     result = Promise.reject(error);
   }
   const promise = result instanceof Promise ? result : Promise.resolve(result);
-  const value = Bun.peek(promise);
-  if (value !== promise && Bun.peek.status(promise) === "fulfilled") {
-    // Returned without suspending (a trivial task): settled by a microtask queued now, which
-    // runs exactly where the reaction to the fulfilled promise would, without allocating the
-    // promise `then` returns and its reaction.
-    fulfilledValues.push(value);
-    queueMicrotask(taskFulfilledAtOnce);
+  if (task.parent !== null && Bun.peek.status(promise) === "fulfilled") {
+    task.scheduler.taskSettled(task, Bun.peek(promise), undefined, false);
   } else {
     promise.then(taskFulfilled, taskRejected);
-  }
-}
-
-/**
- * The values of the tasks that fulfilled without suspending, in the order their
- * `taskFulfilledAtOnce` microtasks were queued: microtasks run in that order, so each one
- * takes the oldest value.
- */
-const fulfilledValues: unknown[] = [];
-let fulfilledNext = 0;
-
-function taskFulfilledAtOnce(): void {
-  const value = fulfilledValues[fulfilledNext];
-  fulfilledValues[fulfilledNext++] = undefined;
-  if (fulfilledNext === fulfilledValues.length) {
-    fulfilledValues.length = 0;
-    fulfilledNext = 0;
-  }
-  try {
-    taskFulfilled(value);
-  } catch (error) {
-    // Reported as the reaction's failure would have been: an unhandled rejection.
-    Promise.reject(error);
   }
 }
 

@@ -274,7 +274,10 @@ describe("tasks and joins", () => {
       let bad: Task<never> | undefined;
       let stopped: Task<void> | undefined;
       await withPool(async (pool) => {
-        ok = pool.spawn(async () => 1);
+        ok = pool.spawn(async () => {
+          await checkpoint();
+          return 1;
+        });
         stopped = pool.spawn(() => sleepForever());
         expect(ok.state).toBe("running");
         expect(ok.done).toBe(false);

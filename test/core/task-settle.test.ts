@@ -1,26 +1,49 @@
 /**
- * When a task's outcome is recorded. A task whose function returns without suspending is
- * settled by the loop in a microtask of its own (not through a reaction to its promise);
- * that microtask must run exactly where the reaction would have, deliver each task its own
- * value, and leave the task "running" until then.
+ * When a task's outcome is recorded. A spawned task whose function returns without
+ * suspending has finished when `spawn` returns, as an async function's promise has settled
+ * when the call returns: no microtask or reaction is left to settle it, and code it left
+ * scheduled runs in no task. The root task (and a task that suspended) is settled by a
+ * reaction to its promise.
  */
 import { describe, expect, test } from "bun:test";
-import { currentTask, run, sleep, sleepForever, type Task, withPool } from "../../src/index.ts";
+import {
+  checkpoint,
+  currentTask,
+  run,
+  sleep,
+  sleepForever,
+  type Task,
+  withPool,
+} from "../../src/index.ts";
 
 describe("a task that returns without suspending", () => {
-  test("is running when spawn returns and finished by the next microtask queued after it", async () => {
+  test("has finished when spawn returns, with its value, and its pool does not wait for it", async () => {
     const seen = await run(() =>
       withPool((pool) => {
         const seen: string[] = [];
-        let task: Task<number> | undefined;
-        Promise.resolve().then(() => seen.push(`before: ${task?.state}`));
-        task = pool.spawn(async () => 1);
-        seen.push(`at once: ${task.state}`);
-        Promise.resolve().then(() => seen.push(`after: ${task?.state} ${task?.result}`));
-        return new Promise<string[]>((resolve) => setTimeout(() => resolve(seen), 1));
+        const task = pool.spawn(async () => 1);
+        const plain = pool.spawn(() => "plain");
+        seen.push(`${task.state} ${task.result} ${task.done}`, `${plain.state} ${plain.result}`);
+        seen.push(`children: ${pool.tasks.length}`);
+        return seen;
       }),
     );
-    expect(seen).toEqual(["at once: running", "before: running", "after: finished 1"]);
+    expect(seen).toEqual(["finished 1 true", "finished plain", "children: 0"]);
+  });
+
+  test("has finished while a task spawned before it, which suspended, still runs", async () => {
+    const order: string[] = [];
+    await run(() =>
+      withPool((pool) => {
+        const slow = pool.spawn(async () => {
+          await checkpoint();
+          order.push("slow returned");
+        });
+        const quick = pool.spawn(() => order.push("quick returned"));
+        order.push(`quick ${quick.state}, slow ${slow.state}`);
+      }),
+    );
+    expect(order).toEqual(["quick returned", "quick finished, slow running", "slow returned"]);
   });
 
   test("settles in spawn order, each with its own value, among tasks that suspend", async () => {
@@ -42,34 +65,35 @@ describe("a task that returns without suspending", () => {
     }
   });
 
-  test("keeps its value when a microtask it queued parks it before it is settled", async () => {
+  test("keeps its value when code it left scheduled tries to wait", async () => {
+    let refused: unknown;
     const task = await run(() =>
       withPool((pool) =>
         pool.spawn(() => {
-          // Runs in the task's context before the task is settled, and parks it (a wait the
-          // task never awaits): its outcome is still the value it returned.
-          Promise.resolve().then(() => sleepForever().catch(() => {}));
+          // Runs after the task has finished, in its async context: no task of the loop.
+          Promise.resolve().then(() => sleepForever().catch((error) => (refused = error)));
           return 7;
         }),
       ),
     );
+    expect(String(refused)).toContain("giambio is not running");
     expect(task.state).toBe("finished");
     expect(task.result).toBe(7);
   });
 
-  test("is the current task in code it scheduled before it was settled, and not after", async () => {
+  test("is the current task while its function runs, and not in code it left scheduled", async () => {
     const seen = await run(() =>
       withPool((pool) => {
         const seen: boolean[] = [];
         const task = pool.spawn(() => {
-          const self = currentTask();
-          Promise.resolve().then(() => seen.push(currentTaskOrNull() === self));
+          seen.push(currentTaskOrNull() !== null);
+          Promise.resolve().then(() => seen.push(currentTaskOrNull() === null));
           setTimeout(() => seen.push(currentTaskOrNull() === null), 0);
         });
         return task.join().then(() => new Promise<boolean[]>((r) => setTimeout(() => r(seen), 5)));
       }),
     );
-    expect(seen).toEqual([true, true]);
+    expect(seen).toEqual([true, true, true]);
   });
 });
 
