@@ -99,14 +99,13 @@ async function idleWaiterBytes(waiters: number): Promise<number> {
  * `measure()` after a turn of the event loop, taken again (at most twice more) when the heap
  * shrank across it: memory the rest of the process let go of during the measurement, which
  * says nothing of what was measured. A third shrink is returned, for the harness to refuse.
+ * The turn lets the previous measurement's leftovers (settled promises, finished tasks)
+ * become garbage, so that "before" does not count them.
  */
-async function measuredGrowth(
-  measure: () => Promise<number>,
-  settle: () => Promise<unknown>,
-): Promise<number> {
+async function measuredGrowth(measure: () => Promise<number>): Promise<number> {
   let bytes = 0;
   for (let attempt = 0; attempt < 3 && bytes <= 0; attempt++) {
-    await settle();
+    await new Promise((resolve) => setImmediate(resolve));
     bytes = await measure();
   }
   return bytes;
@@ -116,12 +115,9 @@ async function measuredGrowth(
 async function idleMemoryRow(tasks: number, rounds: number): Promise<Row> {
   const ours: number[] = [];
   const baseline: number[] = [];
-  // A turn of the event loop before each measurement lets the previous one's leftovers
-  // (settled promises, finished tasks) become garbage, so that "before" does not count them.
-  const settle = () => new Promise((resolve) => setImmediate(resolve));
   for (let round = 0; round < rounds; round++) {
-    ours.push(await measuredGrowth(() => idleTaskBytes(tasks), settle));
-    baseline.push(await measuredGrowth(() => idleWaiterBytes(tasks), settle));
+    ours.push(await measuredGrowth(() => idleTaskBytes(tasks)));
+    baseline.push(await measuredGrowth(() => idleWaiterBytes(tasks)));
   }
   return {
     operation: `idle task memory, ${tasks.toLocaleString("en-US")} tasks in sleepForever()`,

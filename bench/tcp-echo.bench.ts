@@ -106,10 +106,11 @@ export const suite: Suite = {
         // Not measured: a fresh server's first load otherwise carries the JIT compiling it
         // (threads whose CPU counts): up to 1.9× what its later rounds read.
         if (!quick) {
+          const { connections, messageBytes, inFlight } = SHAPES[0] as Shape;
           await runLoad(started, {
-            connections: 64,
-            messageBytes: 64,
-            inFlight: 1,
+            connections,
+            messageBytes,
+            inFlight,
             prompted: writes === "2",
             warmupMs: 1_000,
             durationMs: 100,

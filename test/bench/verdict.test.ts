@@ -69,8 +69,8 @@ describe("judgeTarget", () => {
   });
 
   test("rounds that agree but sit within 3% of the target: within noise (runs drift that much)", () => {
-    // Measured: the 16 KiB echo's wall time read 1.04× (all rounds met) in one run and 1.16×
-    // (all rounds missed) in the next, against ≤ 1.11×.
+    // Measured: the 16 KiB echo's wall time read 1.04× (every round under) in one run and
+    // 1.16× (its middle half over) in the next, against ≤ 1.11×.
     expect(judgeTarget(rounds([1.96, 1.97, 1.96], { target: { ratio: 2 } }))).toBe("within noise");
     expect(judgeTarget(rounds([2.04, 2.03, 2.04], { target: { ratio: 2 } }))).toBe("within noise");
     expect(judgeTarget(rounds([1.93, 1.93, 1.93], { target: { ratio: 2 } }))).toBe("met");
