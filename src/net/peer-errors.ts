@@ -25,3 +25,26 @@ export function isPeerErrorOf(error: unknown, stream: object): boolean {
     raisedBy.get(error) === stream
   );
 }
+
+/**
+ * `make()`'s error without a captured stack trace, its `stack` only its first line: for an
+ * error handed to a task parked on a stream, which is made while a socket callback (or the
+ * peer's `close()`) runs. Its frames would be those of the callback and the stream's own
+ * internals, never the waiting task's, so they tell a reader nothing. And when thousands
+ * of connections are reset at once (a load balancer restarting, a load generator exiting),
+ * the stacks cost: each holds a native array of frames until the error is collected, about
+ * 600 bytes of resident memory for the nine frames of a socket callback (Bun 1.4.5).
+ */
+export function withoutStack<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let error: E;
+  try {
+    error = make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  // JavaScriptCore leaves `stack` undefined without frames; code that logs it expects a string.
+  error.stack = `${error.name}: ${error.message}`;
+  return error;
+}

@@ -41,7 +41,7 @@ import {
   FrameTooLongError,
   LinesDecoder,
 } from "./decoder.ts";
-import { raisedByPeerOf } from "./peer-errors.ts";
+import { raisedByPeerOf, withoutStack } from "./peer-errors.ts";
 import { ReceiveBuffer } from "./receive-buffer.ts";
 import { PAUSE_READING, RESUME_READING } from "./transport-symbols.ts";
 
@@ -741,7 +741,7 @@ export class Receiver implements Blocker {
       return;
     }
     this.#reader = null;
-    if (this.#broken !== null) wakeWithError(reader, this.#broken());
+    if (this.#broken !== null) wakeWithError(reader, withoutStack(this.#broken));
     else wake(reader, (this.#flags & WRAPS) !== 0 ? END_OF_STREAM : EMPTY);
   }
 

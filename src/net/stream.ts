@@ -88,7 +88,7 @@ import type { ByteStream } from "./byte-stream.ts";
 import type { Decoder } from "./decoder.ts";
 import { formatAddress } from "./endpoint.ts";
 import { Outbox, Written } from "./outbox.ts";
-import { raisedByPeerOf } from "./peer-errors.ts";
+import { raisedByPeerOf, withoutStack } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
 import {
@@ -605,10 +605,13 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (lost === 0) return;
     const writer = this.#writer;
     this.#writer = null;
-    // A waiting sendAll reports the failure itself; otherwise the bytes were queued by
-    // calls that already returned, and the next sendAll or sendEof must say so.
-    if (writer !== null) wakeWithError(writer, this.#brokenError());
-    else this.#endingState().unreportedLoss += lost;
+    // Without a waiting sendAll, the bytes were queued by calls that already returned, and
+    // the next sendAll or sendEof must say so; a waiting one reports the failure itself.
+    if (writer === null) {
+      this.#endingState().unreportedLoss += lost;
+    } else {
+      wakeWithError(writer, withoutStack(() => this.#brokenError()));
+    }
     this.#unsentGone();
   }
 

@@ -133,6 +133,8 @@ describe.each(transports.map((t) => [t.name, t] as const))("over %s", (_, transp
         // A real reset: the kernel reported it as such.
         expect((error.cause as { code?: string }).code).toBe("ECONNRESET");
         expect(error.message).toContain("connection reset by peer (ECONNRESET)");
+        // Handed to the parked sendAll from Bun's callback: no frames of the socket layer's.
+        expect(error.stack).toBe(`BrokenResourceError: ${error.message}`);
         expect(reported).toEqual([expect.stringMatching(/^BrokenResourceError /)]);
         expect(listener.closed).toBe(false);
 

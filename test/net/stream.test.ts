@@ -403,6 +403,35 @@ describe("errors", () => {
   );
 
   test(
+    "a reset handed to a parked receive carries no stack (its frames would be the socket layer's); a later call's error has the caller's",
+    () =>
+      run(async () => {
+        await using listener = await listen(LOCALHOST);
+        const raw = await Bun.connect({
+          hostname: "127.0.0.1",
+          port: listener.port,
+          socket: { data() {} },
+        });
+        const server = await listener.accept();
+        const error = await withPool(async (pool) => {
+          const reader = pool.spawn(() => server.receive().catch((e) => e));
+          await sleep(20); // parked in receive
+          raw.terminate();
+          return reader.join();
+        });
+        expect(error).toBeInstanceOf(BrokenResourceError);
+        expect(error.stack).toBe(`BrokenResourceError: ${error.message}`);
+        expect(error.message).toContain("ECONNRESET");
+        // Made in this call, not in a callback: the frames say where the read was made.
+        const later = await server.receive().catch((e) => e);
+        expect(later).toBeInstanceOf(BrokenResourceError);
+        expect(later.stack).toContain("\n    at ");
+        await server.close();
+      }),
+    5000,
+  );
+
+  test(
     "writing to a peer that is gone is BrokenResourceError",
     () =>
       withPair(async (client, server) => {
