@@ -610,7 +610,8 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (writer === null) {
       this.#endingState().unreportedLoss += lost;
     } else {
-      wakeWithError(writer, withoutStack(() => this.#brokenError()));
+      const error = withoutStack(() => this.#brokenError());
+      wakeWithError(writer, error);
     }
     this.#unsentGone();
   }
