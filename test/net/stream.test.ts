@@ -6,6 +6,7 @@ import {
   currentTask,
   GiambioError,
   IncompleteReadError,
+  type Listener,
   listen,
   ResourceBusyError,
   ResourceClosedError,
@@ -383,12 +384,7 @@ describe("errors", () => {
     () =>
       run(async () => {
         await using listener = await listen(LOCALHOST);
-        const raw = await Bun.connect({
-          hostname: "127.0.0.1",
-          port: listener.port,
-          socket: { data() {} },
-        });
-        const server = await listener.accept();
+        const { raw, server } = await resettablePeer(listener);
         raw.write("before reset");
         await sleep(20);
         raw.terminate();
@@ -407,12 +403,7 @@ describe("errors", () => {
     () =>
       run(async () => {
         await using listener = await listen(LOCALHOST);
-        const raw = await Bun.connect({
-          hostname: "127.0.0.1",
-          port: listener.port,
-          socket: { data() {} },
-        });
-        const server = await listener.accept();
+        const { raw, server } = await resettablePeer(listener);
         const error = await withPool(async (pool) => {
           const reader = pool.spawn(() => server.receive().catch((e) => e));
           await sleep(20); // parked in receive
@@ -606,3 +597,13 @@ describe("cancellation", () => {
     5000,
   );
 });
+
+/** A server stream whose peer is a plain Bun socket, which the test resets with `terminate()`. */
+async function resettablePeer(listener: Listener) {
+  const raw = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: listener.port,
+    socket: { data() {} },
+  });
+  return { raw, server: await listener.accept() };
+}
