@@ -24,7 +24,9 @@ if (process.argv[2] === "--client") {
   const mode = process.argv[3] ?? "rst";
   const rounds = Number(process.argv[4] ?? 3);
   if (!(connections > 0) || (mode !== "rst" && mode !== "end") || !(rounds > 0)) {
-    console.error("usage: bun bench/tcp/reset-burst.ts [connections=3000] [rst|end] [rounds=3]");
+    console.error(
+      `usage: bun bench/tcp/reset-burst.ts [connections=3000] [rst|end] [rounds=3] (got: ${process.argv.slice(2).join(" ")})`,
+    );
     process.exit(2);
   }
   const files = Math.min(await openFileHardLimit(), 65_536);
