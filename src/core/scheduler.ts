@@ -571,14 +571,21 @@ export class Loop {
     try {
       return this.now();
     } catch (thrown) {
-      const error = thrown instanceof Error ? thrown : new TypeError(describe(thrown));
-      // Stopped from a microtask: the loop is in the middle of its own bookkeeping here,
-      // and the wake-ups of the cancellation must start an iteration the usual way.
-      queueMicrotask(() => {
-        if (this.#status === "running") this.stop({ kind: "clock", error });
-      });
+      this.#stopForClock(thrown instanceof Error ? thrown : new TypeError(describe(thrown)));
       return null;
     }
+  }
+
+  /**
+   * Stops the run with the clock's `error`, from a microtask: the loop is in the middle of its
+   * own bookkeeping here, and the wake-ups of the cancellation must start an iteration the
+   * usual way. (A method of its own: a closure in `#readClock` would make JavaScriptCore
+   * allocate that method's scope on every reading.)
+   */
+  #stopForClock(error: Error): void {
+    queueMicrotask(() => {
+      if (this.#status === "running") this.stop({ kind: "clock", error });
+    });
   }
 
   /** @internal Parks `task` until `deadline` on the scheduler's clock. */
