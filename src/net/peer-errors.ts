@@ -37,7 +37,11 @@ export function isPeerErrorOf(error: unknown, stream: object): boolean {
  */
 export function withoutStack<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return make(); // a frozen `Error` (a hardened realm): the error keeps its stack
+  }
   let error: E;
   try {
     error = make();

@@ -22,6 +22,7 @@ import {
   withPool,
   withTimeout,
 } from "../../src/index.ts";
+import { withoutStack } from "../../src/net/peer-errors.ts";
 import { echo, LOCALHOST, readAll, selfSignedCert, tempDir, text } from "./helpers.ts";
 
 const MiB = 1 << 20;
@@ -307,4 +308,39 @@ describe("examples/echo.ts", () => {
       await server.exited;
     }
   }, 20_000);
+});
+
+describe("withoutStack", () => {
+  test("makes the error without frames, its stack its first line, and restores the limit", () => {
+    const limit = Error.stackTraceLimit;
+    const error = withoutStack(() => new BrokenResourceError("the peer is gone"));
+    expect(error.stack).toBe("BrokenResourceError: the peer is gone");
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(new Error("after").stack).toContain("\n    at ");
+  });
+
+  test("restores the limit when making the error throws", () => {
+    const limit = Error.stackTraceLimit;
+    expect(() =>
+      withoutStack((): Error => {
+        throw new RangeError("no error for you");
+      }),
+    ).toThrow(RangeError);
+    expect(Error.stackTraceLimit).toBe(limit);
+  });
+
+  test("with a limit that cannot be changed (a frozen Error), the error keeps its stack", () => {
+    const original = Object.getOwnPropertyDescriptor(
+      Error,
+      "stackTraceLimit",
+    ) as PropertyDescriptor;
+    Object.defineProperty(Error, "stackTraceLimit", { ...original, writable: false });
+    try {
+      const error = withoutStack(() => new BrokenResourceError("the peer is gone"));
+      expect(error).toBeInstanceOf(BrokenResourceError);
+      expect(error.stack).toContain("\n    at ");
+    } finally {
+      Object.defineProperty(Error, "stackTraceLimit", original);
+    }
+  });
 });
