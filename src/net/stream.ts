@@ -605,13 +605,10 @@ export class SocketStream implements Blocker, AtIterationEnd, ReceiveTransport, 
     if (lost === 0) return;
     const writer = this.#writer;
     this.#writer = null;
-    // Without a waiting sendAll, the bytes were queued by calls that already returned, and
-    // the next sendAll or sendEof must say so; a waiting one reports the failure itself.
-    if (writer === null) {
-      this.#endingState().unreportedLoss += lost;
-    } else {
-      wakeWithError(writer, this.#brokenErrorForWaiter());
-    }
+    // A waiting sendAll reports the failure itself; otherwise the bytes were queued by
+    // calls that already returned, and the next sendAll or sendEof must say so.
+    if (writer !== null) wakeWithError(writer, this.#brokenErrorForWaiter());
+    else this.#endingState().unreportedLoss += lost;
     this.#unsentGone();
   }
 
