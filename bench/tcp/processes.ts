@@ -22,7 +22,7 @@ const pinned =
  * `command` pinned to `core` (where that works), with the soft open-file limit raised to
  * `files` when asked (a 10,000-connection load needs that many descriptors on each side).
  */
-function command(core: number, argv: string[], files: number | undefined): string[] {
+export function command(core: number, argv: string[], files: number | undefined): string[] {
   const pinnedArgv = pinned ? ["taskset", "-c", String(core), ...argv] : argv;
   if (files === undefined) return pinnedArgv;
   return ["sh", "-c", `ulimit -n ${files} && exec "$@"`, "sh", ...pinnedArgv];
@@ -159,7 +159,8 @@ export async function runLoad(server: EchoServer, load: Load): Promise<LoadResul
   return { messages, ms, cpuMicros: cpuAfter - cpuBefore };
 }
 
-async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** The lines of a child's output, as they arrive. */
+export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffered = "";
   for await (const chunk of stream) {

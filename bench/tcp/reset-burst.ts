@@ -15,7 +15,8 @@
  *
  *   bun bench/tcp/reset-burst.ts --client <port> <connections>   # the client (internal)
  */
-import { EchoServer, openFileHardLimit, type ServerKind } from "./processes.ts";
+import { median } from "../harness.ts";
+import { command, EchoServer, openFileHardLimit, readLines, type ServerKind } from "./processes.ts";
 
 if (process.argv[2] === "--client") {
   await client(Number(process.argv[3]), Number(process.argv[4]));
@@ -45,10 +46,8 @@ if (process.argv[2] === "--client") {
     }
   }
   for (const [kind, bytes] of figures) {
-    const sorted = [...bytes].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)] as number;
     console.log(
-      `${kind.padEnd(5)} ${mode} of ${connections}: ${Math.round(median)} B/conn peak RSS above idle (rounds: ${bytes.map(Math.round).join(", ")})`,
+      `${kind.padEnd(5)} ${mode} of ${connections}: ${Math.round(median(bytes))} B/conn peak RSS above idle (rounds: ${bytes.map(Math.round).join(", ")})`,
     );
   }
 }
@@ -60,22 +59,17 @@ async function burstGrowth(
   files: number,
 ): Promise<number> {
   const server = await EchoServer.start(kind, 1, files);
+  // The client on the load generator's core, as the suites pin theirs.
+  const argv = ["bun", import.meta.path, "--client", String(server.port), String(connections)];
+  const child = Bun.spawn(command(1, argv, files), {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   try {
-    const child = Bun.spawn(
-      [
-        "sh",
-        "-c",
-        `ulimit -n ${files} && exec "$@"`,
-        "sh",
-        "bun",
-        import.meta.path,
-        "--client",
-      ].concat([String(server.port), String(connections)]),
-      { stdin: "pipe", stdout: "pipe", stderr: "inherit" },
-    );
-    const reader = child.stdout.getReader();
-    const { value } = await reader.read();
-    if (new TextDecoder().decode(value).trim() !== "ready") throw new Error("the client failed");
+    if ((await readLines(child.stdout).next()).value !== "ready") {
+      throw new Error("the client failed");
+    }
     const idle = await server.idleBytes();
     child.stdin.write(`${mode}\n`);
     child.stdin.flush();
@@ -84,6 +78,7 @@ async function burstGrowth(
     await Bun.sleep(500);
     return ((await server.peakBytes()) - idle) / connections;
   } finally {
+    child.kill(); // a client that failed would wait for its echoes forever
     await server.stop();
   }
 }
