@@ -14,7 +14,7 @@ import { type CancelScope, Deadline, PoolScope } from "./cancel-scope.ts";
 import { currentTaskInternal } from "./context.ts";
 import { type Blocker, park, wake } from "./park.ts";
 import { type Started, startIn } from "./start.ts";
-import { type Task, TaskInternal } from "./task.ts";
+import { TASK_NAME, type Task, TaskInternal, type TaskNamer } from "./task.ts";
 import { NEVER_MS } from "./timers.ts";
 
 export interface PoolOptions {
@@ -124,14 +124,24 @@ export class PoolInternal implements Pool, Blocker {
     return this.#spawn(name, fn, args);
   }
 
+  /** @internal `spawnNamed` with a name made only if read (see `TaskNamer`); unchecked. */
+  spawnNamedBy<A extends unknown[], R>(
+    namer: TaskNamer,
+    fn: (...args: A) => R | PromiseLike<R>,
+    ...args: A
+  ): Task<Awaited<R>> {
+    return this.#spawn(namer, fn, args);
+  }
+
   #spawn<A extends unknown[], R>(
-    name: string,
+    name: string | TaskNamer,
     fn: (...args: A) => R | PromiseLike<R>,
     args: A,
   ): Task<Awaited<R>> {
     if (this.#finished) {
+      const shown = typeof name === "string" ? name : name[TASK_NAME]();
       throw new GiambioError(
-        `cannot spawn ${name ? `'${name}'` : "a task"} into a pool that has already finished`,
+        `cannot spawn ${shown ? `'${shown}'` : "a task"} into a pool that has already finished`,
       );
     }
     const scheduler = this.scope.scheduler;

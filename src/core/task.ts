@@ -52,13 +52,26 @@ export interface Task<T = unknown> {
 
 let nextTaskId = 1;
 
+/** The key of `TaskNamer`'s method: a symbol, so that it is no public member of what names a task. */
+export const TASK_NAME: unique symbol = Symbol("taskName");
+
+/**
+ * @internal What names a task only when its name is read: a connection's task is named after
+ * its peer, and making that string for each of 10,000 connections costs more than the
+ * few reads of it (a debugger, an error message) ever do.
+ */
+export interface TaskNamer {
+  [TASK_NAME](): string;
+}
+
 export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, Blocker {
   // Twelve slots with CancelScope's six: the most JSC's 112-byte size class holds (13 to 18
   // take 160 bytes), which is most of an idle task. Hence the slots that serve two purposes,
   // the owner that is the task itself, and the pool and loop reached through the parent scope
   // (the root's loop through `rare`).
   readonly id: number = nextTaskId++;
-  readonly name: string;
+  /** @internal The name given, "" for none (then `task-<id>`, made when read), or its namer. */
+  readonly givenName: string | TaskNamer;
   /**
    * @internal Settles the promise the task is parked on (set by `park`); once the task is
    * done, its final state instead (a done task never parks again).
@@ -77,12 +90,19 @@ export class TaskInternal<T = unknown> extends CancelScope implements Task<T>, B
 
   constructor(
     scheduler: Loop,
-    name: string,
+    name: string | TaskNamer,
     /** The pool's scope for a child; null for the root. */ parentScope: PoolScope | null,
   ) {
     super(parentScope);
-    this.name = name || `task-${this.id}`;
+    this.givenName = name;
     if (parentScope === null) this.rareFields().loop = scheduler;
+  }
+
+  /** `fn.name`, the name given to `spawnNamed`, or `task-<id>`. */
+  get name(): string {
+    const given = this.givenName;
+    if (typeof given !== "string") return given[TASK_NAME]();
+    return given === "" ? `task-${this.id}` : given;
   }
 
   /** @internal The loop the task runs in. */

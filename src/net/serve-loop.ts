@@ -7,7 +7,7 @@
 import { checkDuration, checkFunction, checkInteger, checkKeys, optionKeys } from "../arguments.ts";
 import { currentTask } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
-import { type Pool, withPool } from "../core/pool.ts";
+import { type Pool, type PoolInternal, withPool } from "../core/pool.ts";
 import { onShutdownRequest } from "../core/shutdown.ts";
 import type { Task } from "../core/task.ts";
 import {
@@ -109,7 +109,8 @@ export async function serveListener(
           counts.refuse(stream);
           continue;
         }
-        pool.spawnNamed(stream.peer, handleConnection, stream, serving);
+        // Named after the peer, a string made only if the name is read.
+        (pool as PoolInternal).spawnNamedBy(stream, handleConnection, stream, serving);
       }
       if (connections.draining) {
         // A drain is not an error: what is still running when the grace period ends is

@@ -1,14 +1,17 @@
 import { describe, expect, expectTypeOf, test } from "bun:test";
 import {
   CancelledError,
+  checkpoint,
   connect,
   currentTask,
+  Event,
   Listener,
   listen,
   run,
   type SocketStream,
   serve,
   sleep,
+  type Task,
   withPool,
 } from "../../src/index.ts";
 import { echo, LOCALHOST, pattern, readAll, tempDir, text } from "./helpers.ts";
@@ -54,6 +57,39 @@ describe("serve", () => {
           await using client = await connect(to(listener.port));
           expect(text(await readAll(client))).toBe(`127.0.0.1:${client.localPort}\n`);
           pool.cancel();
+        });
+      }),
+    5000,
+  );
+
+  test(
+    "a handler's task keeps its peer's name after the connection is gone (the name is made when read)",
+    () =>
+      run(async () => {
+        const ended = new Event();
+        let handlerTask: Task | undefined;
+        let handlerStream: SocketStream | undefined;
+        await withPool(async (pool) => {
+          const listener = await pool.start(serve, LOCALHOST, async (stream) => {
+            handlerTask = currentTask();
+            handlerStream = stream;
+            try {
+              await stream.receive();
+            } finally {
+              ended.set();
+            }
+          });
+          const client = await connect(to(listener.port));
+          const peer = `127.0.0.1:${client.localPort}`;
+          await client.sendAll("x");
+          await client.close();
+          await ended.wait();
+          pool.cancel();
+          await checkpoint();
+          expect(handlerTask?.done).toBe(true);
+          expect(handlerTask?.name).toBe(peer);
+          expect(handlerStream?.peer).toBe(peer);
+          expect(String(handlerStream)).toBe(`SocketStream(${peer})`);
         });
       }),
     5000,
