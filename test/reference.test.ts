@@ -84,11 +84,19 @@ function publicMembers(cls: { prototype: object }, bodies: Map<string, string>):
   ) {
     const internal = internalMembers(bodies.get(proto.constructor.name) ?? "");
     for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name !== "constructor" && !internal.has(name)) members.add(name);
+      if (name !== "constructor" && !internal.has(name) && !isErrorName(proto, name)) {
+        members.add(name);
+      }
     }
   }
   return [...members];
 }
+
+/** An error class's `name`, kept on its prototype as the built-in errors keep theirs. */
+const isErrorName = (proto: object, name: string): boolean =>
+  name === "name" &&
+  proto instanceof Error &&
+  typeof Object.getOwnPropertyDescriptor(proto, name)?.value === "string";
 
 const isClass = (value: unknown): value is { prototype: object; name: string } =>
   typeof value === "function" && /^class\b/.test(Function.prototype.toString.call(value));

@@ -16,7 +16,7 @@
  * tokio's `LinesCodec` does, so the stream stays usable after the error.
  */
 import { checkInteger, checkOptions, isInstance } from "../arguments.ts";
-import { describe, GiambioError } from "../errors.ts";
+import { describe, GiambioError, nameOnPrototypes } from "../errors.ts";
 
 /** A frame and the number of bytes it used (at least 1). */
 export interface Decoded<Frame> {
@@ -43,17 +43,15 @@ export interface Decoder<Frame> {
  * A frame longer than allowed: by the stream's `maxFrameLength`, or by a decoder's own
  * `maxLength`. The bytes stay in the stream unless the error says otherwise.
  */
-export class FrameTooLongError extends RangeError {
-  override name = "FrameTooLongError";
-}
+export class FrameTooLongError extends RangeError {}
 
 /**
  * A line longer than `LinesDecoder`'s `maxLength`. The stream stays usable: the next read
  * skips the rest of that line (through its newline) and returns the line after it.
  */
-export class LineTooLongError extends FrameTooLongError {
-  override name = "LineTooLongError";
-}
+export class LineTooLongError extends FrameTooLongError {}
+
+nameOnPrototypes({ FrameTooLongError, LineTooLongError });
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;

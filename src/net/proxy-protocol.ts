@@ -12,13 +12,13 @@
  * The LOCAL command (a balancer's own health check) and the UNKNOWN/UNSPEC families carry no
  * client: the connection's real endpoints stand.
  */
-import { GiambioError } from "../errors.ts";
+import { GiambioError, nameOnPrototypes } from "../errors.ts";
 import { formatIp, parseIPv4, parseIPv6 } from "./address-ranges.ts";
 
 /** A PROXY protocol header was missing, malformed, too slow, or came from an untrusted peer. */
-export class ProxyHeaderError extends GiambioError {
-  override name = "ProxyHeaderError";
-}
+export class ProxyHeaderError extends GiambioError {}
+
+nameOnPrototypes({ ProxyHeaderError });
 
 /** One end of the proxied connection: an IP address and port, or a unix socket path (port 0). */
 export interface ProxiedEndpoint {

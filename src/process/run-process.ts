@@ -10,7 +10,7 @@ import { currentTaskInternal } from "../core/context.ts";
 import { shield, skipAfter } from "../core/deadlines.ts";
 import { checkCancelled } from "../core/park.ts";
 import { until } from "../core/until.ts";
-import { describe, GiambioError } from "../errors.ts";
+import { describe, GiambioError, nameOnPrototypes } from "../errors.ts";
 
 /** Where a child's output goes: this process's own stream, a buffer returned to you, or nowhere. */
 export type OutputMode = "inherit" | "capture" | "ignore";
@@ -53,7 +53,6 @@ export interface CompletedProcess {
  * the default). Carries everything `CompletedProcess` does, captured output included.
  */
 export class ProcessError extends GiambioError implements CompletedProcess {
-  override name = "ProcessError";
   readonly args: readonly string[];
   readonly pid: number;
   readonly exitCode: number | null;
@@ -71,6 +70,8 @@ export class ProcessError extends GiambioError implements CompletedProcess {
     this.stderr = completed.stderr;
   }
 }
+
+nameOnPrototypes({ ProcessError });
 
 /** `command ["sh","-c","exit 3"] (pid 12) exited with status 3`, or `... was killed by SIGKILL`. */
 export function describeExit(completed: CompletedProcess): string {
