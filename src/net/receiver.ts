@@ -114,8 +114,8 @@ export class Receiver implements Blocker {
   readonly #baseHighWaterMark: number;
   /** `PAUSED`, `EOF`, `CLOSED`, `WRAPS` (one field for four: see `ReceiverExtras`). */
   #flags = 0;
-  /** Makes the error for a broken connection, or null. */
-  #broken: (() => Error) | null = null;
+  /** Makes the error for a broken connection from the transport, or null. */
+  #broken: ((transport: ReceiveTransport) => Error) | null = null;
 
   /** The task receiving right now (parked in `receive`, or in a slow-path read). */
   #reader: Task | null = null;
@@ -172,8 +172,12 @@ export class Receiver implements Blocker {
     this.#noMoreBytes();
   }
 
-  /** The connection broke; `makeError` builds the error reads reject with (after the bytes). */
-  fail(makeError: () => Error): void {
+  /**
+   * The connection broke; `makeError(transport)` builds the error reads reject with (after
+   * the bytes). Given the transport, it can be one function for every connection, not a
+   * closure made at each reset.
+   */
+  fail(makeError: (transport: ReceiveTransport) => Error): void {
     if (this.#broken === null) this.#broken = makeError;
     this.#noMoreBytes();
   }
@@ -268,7 +272,7 @@ export class Receiver implements Blocker {
       const chunk = this.#take(maxBytes);
       return Promise.resolve((wraps === 0 ? chunk : { done: false, value: chunk }) as T);
     }
-    if (this.#broken !== null) return Promise.reject(this.#broken());
+    if (this.#broken !== null) return Promise.reject(this.#broken(this.#transport));
     if ((this.#flags & EOF) !== 0) return (wraps === 0 ? AT_EOF : CHUNKS_ENDED) as Promise<T>;
     this.#reader = task;
     this.#readerMax = maxBytes;
@@ -634,10 +638,10 @@ export class Receiver implements Blocker {
   /** No frame is buffered: undefined at EOF between frames, an error in one, else null. */
   #endOfFrames(read: FrameRead): Promise<undefined> | null {
     if (this.#buffer.size === 0) {
-      if (this.#broken !== null) return Promise.reject(this.#broken());
+      if (this.#broken !== null) return Promise.reject(this.#broken(this.#transport));
       return (this.#flags & EOF) !== 0 ? NONE : null;
     }
-    if (this.#broken !== null) return Promise.reject(this.#broken());
+    if (this.#broken !== null) return Promise.reject(this.#broken(this.#transport));
     if ((this.#flags & EOF) === 0) return null;
     const got = this.#buffer.size;
     return Promise.reject(
@@ -687,7 +691,7 @@ export class Receiver implements Blocker {
   #moreBytes(task: Task, want: number, delimiter: Uint8Array | string | null): Promise<void> {
     if ((this.#flags & CLOSED) !== 0)
       return Promise.reject(this.#closedError(slowReadName(want, delimiter)));
-    if (this.#broken !== null) return Promise.reject(this.#broken());
+    if (this.#broken !== null) return Promise.reject(this.#broken(this.#transport));
     if ((this.#flags & EOF) !== 0) {
       const what = slowReadName(want, delimiter);
       const got = this.#buffer.size;
@@ -741,7 +745,7 @@ export class Receiver implements Blocker {
       return;
     }
     this.#reader = null;
-    if (this.#broken !== null) wakeWithError(reader, withoutStack(this.#broken));
+    if (this.#broken !== null) wakeWithError(reader, withoutStack(this.#broken, this.#transport));
     else wake(reader, (this.#flags & WRAPS) !== 0 ? END_OF_STREAM : EMPTY);
   }
 

@@ -533,7 +533,7 @@ export class SocketStream
   /** Bun reports the connection broken: both directions fail (reads after the bytes that came). */
   #connectionFailed(error: Error): void {
     this.#setBroken(error);
-    this.#receiver.fail(() => this.#brokenError(false));
+    this.#receiver.fail(SocketStream.#readFailure);
   }
 
   // ---------------------------------------------------------------- internals
@@ -618,7 +618,8 @@ export class SocketStream
     this.#writer = null;
     // A waiting sendAll reports the failure itself; otherwise the bytes were queued by
     // calls that already returned, and the next sendAll or sendEof must say so.
-    if (writer !== null) wakeWithError(writer, this.#brokenErrorForWaiter());
+    // No stack for it (see `withoutStack`).
+    if (writer !== null) wakeWithError(writer, withoutStack(SocketStream.#sendFailure, this));
     else this.#endingState().unreportedLoss += lost;
     this.#unsentGone();
   }
@@ -669,10 +670,11 @@ export class SocketStream
     linger.unref();
   }
 
-  /** The error a parked `sendAll` is woken with: no stack (see `withoutStack`). */
-  #brokenErrorForWaiter(): BrokenResourceError {
-    return withoutStack(() => this.#brokenError());
-  }
+  // One function each for every stream, not a closure made at each reset.
+  static readonly #readFailure = (transport: ReceiveTransport): Error =>
+    (transport as SocketStream).#brokenError(false);
+  static readonly #sendFailure = (stream: SocketStream): BrokenResourceError =>
+    stream.#brokenError();
 
   /** Forceful close: drop the unsent bytes and reset the connection. */
   #abort(): void {
