@@ -60,13 +60,25 @@ function liveHeapBytes(): number {
   return bytes;
 }
 
-/** Heap bytes per task of `tasks` children parked in `sleepForever()`. */
-async function idleTaskBytes(tasks: number): Promise<number> {
+/**
+ * An anonymous child parked in `sleepForever()`, its task named `task-<id>`: made inside a
+ * call, as a binding would name it.
+ */
+const anonymousSleeper = (
+  () => () =>
+    sleepForever()
+)();
+
+/**
+ * Heap bytes per task of `tasks` children parked in `sleepForever()`: the function itself
+ * (named `sleepForever`), or an anonymous one, as `pool.spawn(async () => ...)` spawns.
+ */
+async function idleTaskBytes(tasks: number, child: () => Promise<never>): Promise<number> {
   let bytes = 0;
   await run(() =>
     withPool((pool) => {
       const before = liveHeapBytes();
-      for (let i = 0; i < tasks; i++) pool.spawn(sleepForever);
+      for (let i = 0; i < tasks; i++) pool.spawn(child);
       bytes = (liveHeapBytes() - before) / tasks;
       pool.cancel();
     }),
@@ -112,15 +124,16 @@ async function measuredGrowth(measure: () => Promise<number>): Promise<number> {
 }
 
 /** What an idle task holds, against the cheapest idle async function; median of rounds. */
-async function idleMemoryRow(tasks: number, rounds: number): Promise<Row> {
+async function idleMemoryRow(tasks: number, rounds: number, anonymous: boolean): Promise<Row> {
   const ours: number[] = [];
   const baseline: number[] = [];
+  const child = anonymous ? anonymousSleeper : sleepForever;
   for (let round = 0; round < rounds; round++) {
-    ours.push(await measuredGrowth(() => idleTaskBytes(tasks)));
+    ours.push(await measuredGrowth(() => idleTaskBytes(tasks, child)));
     baseline.push(await measuredGrowth(() => idleWaiterBytes(tasks)));
   }
   return {
-    operation: `idle task memory, ${tasks.toLocaleString("en-US")} tasks in sleepForever()`,
+    operation: `idle task memory, ${tasks.toLocaleString("en-US")} ${anonymous ? "anonymous " : ""}tasks in sleepForever()`,
     unit: "B/task",
     ours: median(ours),
     baseline: median(baseline),
@@ -165,7 +178,10 @@ export const suite: Suite = {
         options,
       ),
     );
-    rows.push(await idleMemoryRow(options.quick ? 10_000 : 100_000, options.quick ? 1 : 3));
+    const idle = options.quick ? 10_000 : 100_000;
+    const idleRounds = options.quick ? 1 : 3;
+    rows.push(await idleMemoryRow(idle, idleRounds, false));
+    rows.push(await idleMemoryRow(idle, idleRounds, true));
     return rows;
   },
 };

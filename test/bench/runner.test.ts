@@ -88,6 +88,7 @@ describe("the bench harness", () => {
       "spawn",
       "spawn",
       "spawn",
+      "spawn",
       "switch",
       "switch",
       "switch",
