@@ -57,8 +57,8 @@ export const TASK_NAME: unique symbol = Symbol("taskName");
 
 /**
  * @internal What names a task only when its name is read: a connection's task is named after
- * its peer, and making that string for each of 10,000 connections costs more than the
- * few reads of it (a debugger, an error message) ever do.
+ * its peer, a string (and two more for its parts) that would otherwise be made and kept for
+ * every connection, for a debugger or an error message to read, if ever.
  */
 export interface TaskNamer {
   [TASK_NAME](): string;
