@@ -27,14 +27,14 @@ export function isPeerErrorOf(error: unknown, stream: object): boolean {
 }
 
 /**
- * `make()`'s error without a captured stack trace, its `stack` only its first line: for an
+ * `make(arg)`'s error without a captured stack trace, its `stack` only its first line: for an
  * error handed to a task parked on a stream, which is made while a socket callback (or the
  * peer's `close()`) runs. Its frames would be those of the callback and the stream's own
  * internals, never the waiting task's, so they tell a reader nothing. And when thousands
  * of connections are reset at once (a load balancer restarting, a load generator exiting),
  * the stacks cost: each holds a native array of frames until the error is collected, about
  * 600 bytes of resident memory for a stack nine frames deep (measured, Bun 1.4.5).
- * `make` is given `arg`, so that a caller need not make a closure for each error.
+ * `arg` is there so that a caller need not make a closure for each error.
  */
 export function withoutStack<E extends Error, A = undefined>(make: (arg: A) => E, arg?: A): E {
   const limit = Error.stackTraceLimit;
