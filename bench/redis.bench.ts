@@ -2,9 +2,11 @@
  * A real protocol: `redis-benchmark` (SET and GET, 50 clients) against
  * examples/redis-server.ts, against the same server hand-written on `Bun.listen`, and
  * against a giambio server written the "README way" with `receiveUntil`/`receiveExactly`
- * (bench/redis/servers.ts); `redis-server` itself is an anchor row when installed. Every row's
- * baseline is the hand-written server; the three Bun servers share the example's decoder and
- * command engine, so the ratios are what reaching the decoder costs.
+ * (bench/redis/servers.ts), and against that server's handler on plain promises with no
+ * library under it (its floor); `redis-server` itself is an anchor row when installed. Every
+ * row's baseline is the hand-written server, except one that sets the naive server against
+ * its floor; the Bun servers share the example's decoder and command engine, so the ratios
+ * are what reaching the decoder costs.
  *
  * Each server is its own process, pinned to core 0, and stays up for the whole suite;
  * `redis-benchmark` runs pinned to core 1. Per run: the server's CPU time (every thread's,
@@ -29,11 +31,12 @@ const pinned =
 const onCore = (core: number, command: string[]) =>
   pinned ? ["taskset", "-c", String(core), ...command] : command;
 
-type Kind = "hand" | "example" | "naive" | "redis-server";
+type Kind = "hand" | "example" | "naive" | "bare" | "redis-server";
 
 const LABELS: Record<Exclude<Kind, "hand">, string> = {
   example: "examples/redis-server.ts",
   naive: "receiveUntil/receiveExactly server",
+  bare: "receiveUntil/receiveExactly handler on plain promises (floor)",
   "redis-server": "redis-server (anchor)",
 };
 
@@ -164,7 +167,7 @@ export const suite: Suite = {
       );
       return [];
     }
-    const kinds: Kind[] = ["hand", "example", "naive"];
+    const kinds: Kind[] = ["hand", "example", "naive", "bare"];
     if (Bun.which("redis-server") !== null) kinds.push("redis-server");
     // Runs of one commit differ by up to ±30% here (one row read 0.87× and 1.42× in two
     // runs): five rounds, each row carrying them, so that the verdict sees the spread.
@@ -219,6 +222,14 @@ export const suite: Suite = {
             },
           );
         }
+        // What giambio adds to the naive handler, over the least any promise-based stream
+        // could cost it: the floor row prices the handler's own awaits and allocations.
+        rows.push({
+          operation: `${name}, receiveUntil/receiveExactly server vs its floor: server CPU`,
+          unit: "ns CPU/req",
+          ...figures("naive", "bare", "cpu"),
+          tolerance: 0.4,
+        });
         if (pipeline === 16 && kinds.includes("redis-server")) {
           // Issue 10's "beyond" goal: within 1.5x of redis-server itself.
           rows.push({

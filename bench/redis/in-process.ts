@@ -17,14 +17,15 @@
  * bench/redis/servers.ts), `frames` (the example before `frameBatches`: `frames()`, one
  * `sendAll` per reply), `naive-floor` (the naive handler over framing written by hand on
  * `receive()` chunks: what the handler itself costs, with framing calls as cheap as they
- * get). Prints CPU ns per
+ * get), `bare` (the naive handler on `BareStream`, plain promises and no giambio at all: the
+ * bench's floor row). Prints CPU ns per
  * request, per server and round, and each server's median ratio to `hand`.
  */
 
 import { readFileSync } from "node:fs";
 import * as example from "../../examples/redis-server.ts";
 import * as current from "../../src/index.ts";
-import { naiveHandler } from "./servers.ts";
+import { BareStream, naiveHandler } from "./servers.ts";
 
 type Giambio = typeof current;
 type Example = typeof example;
@@ -225,6 +226,19 @@ class HandFraming {
   }
 }
 
+/** The naive handler on plain promises, no giambio (servers.ts's floor server). */
+function bare(): Promise<void> {
+  const store = new Store(() => performance.now());
+  return load(
+    (client, chunk) => (client.data as BareStream).push(chunk),
+    (client) => {
+      const stream = new BareStream(client);
+      client.data = stream;
+      void naiveHandler(stream as never, store);
+    },
+  );
+}
+
 const servers: Record<string, () => Promise<void>> = {
   hand,
   example: () => giambio(current, currentSockets, example, example.serveClient),
@@ -234,6 +248,7 @@ const servers: Record<string, () => Promise<void>> = {
     giambio(current, currentSockets, example, (stream, store) =>
       naiveHandler(new HandFraming(stream) as never, store),
     ),
+  bare,
 };
 const base = process.env["BASE"];
 if (base !== undefined) {

@@ -6,6 +6,7 @@
  *
  *   bun bench/redis/servers.ts hand    # (b) hand-written on Bun.listen: the fair fast baseline
  *   bun bench/redis/servers.ts naive   # (c) giambio the "README way": receiveUntil/receiveExactly
+ *   bun bench/redis/servers.ts bare    # (e) (c)'s handler on plain promises, no giambio: its floor
  *
  * (a) is the example itself and (d) redis-server. Each prints
  * `Ready to accept connections at 127.0.0.1:<port>` once bound (a free port).
@@ -160,11 +161,179 @@ function latin1(bytes: Uint8Array, end = bytes.length): string {
   return Buffer.prototype.toString.call(bytes, "latin1", 0, end);
 }
 
+/** What `BareStream` needs of a socket: Bun's, or the in-process model's stand-in. */
+export interface BareSocket {
+  write(bytes: Uint8Array, byteOffset: number, byteLength: number): number;
+  pause(): void;
+  resume(): void;
+  end(): void;
+}
+
+const SENT = Promise.resolve();
+
+/**
+ * (e) The least a stream under `naiveHandler` can do, on plain promises: no tasks, no
+ * cancellation checks, no argument checks, no backpressure on receiving. Reads are served
+ * from the current chunk (a frame copied out, behind a resolved promise; a frame that
+ * straddles chunks is joined); replies are gathered and written in one `write` when the
+ * handler has to wait for bytes. It prices the handler's own awaits and allocations: the
+ * floor for any library that offers these calls as promises.
+ */
+export class BareStream {
+  readonly #socket: BareSocket;
+  #bytes: Uint8Array = new Uint8Array(0);
+  #offset = 0;
+  #waiting: (() => void) | null = null;
+  #ended = false;
+  #replies: Uint8Array[] = [];
+  #repliesSize = 0;
+  #unsent: Uint8Array | null = null;
+  #endAfterDrain = false;
+
+  constructor(socket: BareSocket) {
+    this.#socket = socket;
+  }
+
+  /** A chunk from the socket. */
+  push(chunk: Uint8Array): void {
+    const rest = this.#bytes.length - this.#offset;
+    if (rest === 0) this.#bytes = chunk;
+    else {
+      const joined = new Uint8Array(rest + chunk.length);
+      joined.set(this.#bytes.subarray(this.#offset));
+      joined.set(chunk, rest);
+      this.#bytes = joined;
+    }
+    this.#offset = 0;
+    this.#wake();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake();
+  }
+
+  drain(): void {
+    const unsent = this.#unsent;
+    if (unsent === null) return;
+    this.#unsent = null;
+    this.#write(unsent);
+    if (this.#unsent !== null) return;
+    if (this.#endAfterDrain) this.#socket.end();
+    else this.#socket.resume();
+  }
+
+  receiveUntil(_delimiter: "\r\n"): Promise<Uint8Array> {
+    const end = this.#bytes.indexOf(0x0a, this.#offset);
+    if (end === -1) return this.#more().then(() => this.receiveUntil(_delimiter));
+    return this.receiveExactly(end + 1 - this.#offset);
+  }
+
+  receiveExactly(n: number): Promise<Uint8Array> {
+    const start = this.#offset;
+    if (this.#bytes.length - start < n) return this.#more().then(() => this.receiveExactly(n));
+    this.#offset = start + n;
+    const bytes = this.#bytes;
+    const frame = new Uint8Array(n);
+    for (let i = 0; i < n; i++) frame[i] = bytes[start + i] as number;
+    return Promise.resolve(frame);
+  }
+
+  sendAll(data: Uint8Array | string): Promise<void> {
+    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
+    this.#replies.push(bytes);
+    this.#repliesSize += bytes.length;
+    return SENT;
+  }
+
+  #wake(): void {
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    waiting?.();
+  }
+
+  /** Writes the gathered replies, then waits for the next chunk (or EOF: IncompleteReadError). */
+  #more(): Promise<void> {
+    this.#flush();
+    if (this.#ended) {
+      return Promise.reject(new IncompleteReadError("EOF", this.#bytes.subarray(this.#offset)));
+    }
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  /** The handler is done: the gathered replies go out, then the socket ends (after drain). */
+  finish(): void {
+    this.#flush();
+    if (this.#unsent === null) this.#socket.end();
+    else this.#endAfterDrain = true;
+  }
+
+  #flush(): void {
+    if (this.#repliesSize === 0) return;
+    const joined = new Uint8Array(this.#repliesSize);
+    let at = 0;
+    for (const reply of this.#replies) {
+      joined.set(reply, at);
+      at += reply.length;
+    }
+    this.#replies.length = 0;
+    this.#repliesSize = 0;
+    if (this.#unsent === null) this.#write(joined);
+    else this.#unsent = Buffer.concat([this.#unsent, joined]);
+  }
+
+  #write(bytes: Uint8Array): void {
+    const written = this.#socket.write(bytes, 0, bytes.length);
+    if (written < bytes.length) {
+      this.#unsent = bytes.subarray(Math.max(written, 0));
+      this.#socket.pause();
+    }
+  }
+}
+
+/** (e): `naiveHandler` on a `BareStream` per connection, on `Bun.listen`. */
+function bare(): number {
+  const store = new Store(() => performance.now());
+  const server = Bun.listen<BareStream>({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      open(socket) {
+        socket.data = new BareStream(socket);
+        socket.setNoDelay(true);
+        const stream = socket.data;
+        naiveHandler(stream as never, store).then(
+          () => stream.finish(),
+          () => stream.finish(),
+        );
+      },
+      data(socket, chunk) {
+        socket.data.push(chunk);
+      },
+      drain(socket) {
+        socket.data.drain();
+      },
+      end(socket) {
+        socket.data.end();
+      },
+      close(socket) {
+        socket.data.end(); // a handler still waiting for bytes gets EOF
+      },
+    },
+  });
+  return server.port;
+}
+
 const kind = process.argv[2];
 if (!import.meta.main) {
   // Imported (by the in-process model, for naiveHandler): start nothing.
 } else if (kind === "hand") {
   console.log(`Ready to accept connections at ${HOST}:${handWritten()}`);
+} else if (kind === "bare") {
+  console.log(`Ready to accept connections at ${HOST}:${bare()}`);
 } else if (kind === "naive") {
   await run(async () => {
     const store = new Store(clock);
@@ -174,6 +343,6 @@ if (!import.meta.main) {
     await listener.serve((stream) => naiveHandler(stream, store), { onError: () => {} });
   });
 } else {
-  console.error(`usage: bun bench/redis/servers.ts hand|naive (got ${kind})`);
+  console.error(`usage: bun bench/redis/servers.ts hand|naive|bare (got ${kind})`);
   process.exit(2);
 }

@@ -43,7 +43,7 @@ function converse(port: number, pieces: Uint8Array[]): Promise<string> {
 }
 
 describe("bench/redis/servers.ts", () => {
-  for (const kind of ["hand", "naive"]) {
+  for (const kind of ["hand", "naive", "bare"]) {
     test(`${kind}: pipelined commands in random pieces get exactly the engine's replies`, async () => {
       const child = Bun.spawn(["bun", SERVERS, kind], { stdout: "pipe", stderr: "inherit" });
       try {
