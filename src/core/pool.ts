@@ -67,6 +67,21 @@ export interface Pool {
   readonly cancelled: boolean;
 }
 
+/**
+ * @internal What a pool does with each child's outcome before the child ends, in the child's
+ * task: `serve` applies `onError` and closes the connection there, so that a connection
+ * needs no frame, promise or reaction of its own for its end. Called with the name the
+ * child was spawned with (`spawnNamedBy`'s namer) and how its function settled. Returns
+ * undefined (the child ends now, with the value undefined) or a promise whose outcome
+ * becomes the child's; a throw fails the child.
+ */
+export type ChildEpilogue = (
+  name: string | TaskNamer,
+  value: unknown,
+  error: unknown,
+  failed: boolean,
+) => Promise<unknown> | undefined;
+
 /** The pool behind the `Pool` interface: its scope, children, errors and deadline. */
 export class PoolInternal implements Pool, Blocker {
   /** @internal */
@@ -80,6 +95,8 @@ export class PoolInternal implements Pool, Blocker {
   #waitingForChildren = false;
   readonly external = false;
   readonly cancellable = false;
+  /** @internal See `ChildEpilogue`; set by the owner of the pool before its first spawn. */
+  childEpilogue: ChildEpilogue | null = null;
 
   /** @internal Use `withPool`. */
   constructor(owner: TaskInternal, timeout: number) {

@@ -356,8 +356,30 @@ export class Loop {
     taskContext.run(task, startInTaskContext);
   }
 
-  /** @internal The function of `task` has settled (see `startInTaskContext`). */
+  /**
+   * @internal The function of `task` has settled (see `startInTaskContext`). A child of a
+   * pool with a `childEpilogue` runs it first, still in its task; the child ends with what
+   * the epilogue returns or throws, or, when that is a promise, once it settles.
+   */
   taskSettled(task: TaskInternal, value: unknown, error: unknown, failed: boolean): void {
+    const epilogue = task.pool?.childEpilogue ?? null;
+    if (epilogue === null) {
+      this.#finishTask(task, value, error, failed);
+      return;
+    }
+    let next: Promise<unknown> | undefined;
+    try {
+      next = epilogue(task.givenName, value, error, failed);
+    } catch (thrown) {
+      this.#finishTask(task, undefined, thrown, true);
+      return;
+    }
+    if (next === undefined) this.#finishTask(task, undefined, undefined, false);
+    else next.then(epilogueFulfilled, epilogueRejected);
+  }
+
+  /** @internal A child's epilogue promise settled (see `taskSettled`): the child ends. */
+  epilogueSettled(task: TaskInternal, value: unknown, error: unknown, failed: boolean): void {
     this.#finishTask(task, value, error, failed);
   }
 
@@ -976,6 +998,16 @@ function taskFulfilled(value: unknown): void {
 function taskRejected(error: unknown): void {
   const task = taskContext.getStore() as TaskInternal;
   task.scheduler.taskSettled(task, undefined, error, true);
+}
+
+function epilogueFulfilled(value: unknown): void {
+  const task = taskContext.getStore() as TaskInternal;
+  task.scheduler.epilogueSettled(task, value, undefined, false);
+}
+
+function epilogueRejected(error: unknown): void {
+  const task = taskContext.getStore() as TaskInternal;
+  task.scheduler.epilogueSettled(task, undefined, error, true);
 }
 
 /** The blocker of a task queued by its own `checkpoint()`: nothing to undo or cancel. */

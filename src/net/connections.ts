@@ -11,20 +11,32 @@
  */
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, refuseWait, wake } from "../core/park.ts";
-import type { Task } from "../core/task.ts";
+import { TASK_NAME, type Task, type TaskNamer } from "../core/task.ts";
 import type { SocketStream } from "./stream.ts";
 import { ON_READER_IDLE, READER_IDLE } from "./transport-symbols.ts";
 
 /**
- * One running handler: its stream and task, what the serve shares with every handler
- * (`shared`, handed back with the entry), linked to its neighbours.
+ * One connection a serve handles: its stream, what the serve shares with every handler
+ * (`shared`), and, once its handler runs (`add`), its task, linked to its neighbours. Its
+ * task is spawned named by it (the peer's address, made only if read), so the task finds
+ * its connection again through its name, with no map from tasks to connections.
  */
-export interface Connection<S = unknown> {
+export class Connection<S = unknown> implements TaskNamer {
   readonly stream: SocketStream;
-  readonly task: Task;
   readonly shared: S;
-  previous: Connection<S> | null;
-  next: Connection<S> | null;
+  /** Set by `add`, in the task itself. */
+  task: Task | null = null;
+  previous: Connection<S> | null = null;
+  next: Connection<S> | null = null;
+
+  constructor(stream: SocketStream, shared: S) {
+    this.stream = stream;
+    this.shared = shared;
+  }
+
+  [TASK_NAME](): string {
+    return this.stream[TASK_NAME]();
+  }
 }
 
 export class Connections<S = unknown> implements Blocker {
@@ -46,16 +58,16 @@ export class Connections<S = unknown> implements Blocker {
     return this.#draining;
   }
 
-  /** `task` handles `stream` (registered before the handler runs); give it to `remove`. */
-  add(stream: SocketStream, task: Task, shared: S): Connection<S> {
+  /** `task` handles `connection` (registered before the handler runs); later, `remove` it. */
+  add(connection: Connection<S>, task: Task): void {
     const last = this.#last;
-    const connection: Connection<S> = { stream, task, shared, previous: last, next: null };
+    connection.task = task;
+    connection.previous = last;
     if (last === null) this.#first = connection;
     else last.next = connection;
     this.#last = connection;
     this.#active++;
     if (this.#draining) closeWhenIdle(connection);
-    return connection;
   }
 
   remove(connection: Connection<S>): void {
@@ -108,6 +120,7 @@ export class Connections<S = unknown> implements Blocker {
 }
 
 function closeWhenIdle({ stream, task }: Connection<unknown>): void {
-  if (stream[READER_IDLE]) task.cancel();
-  else stream[ON_READER_IDLE] = () => task.cancel();
+  const handler = task as Task; // every connection in the list has its task
+  if (stream[READER_IDLE]) handler.cancel();
+  else stream[ON_READER_IDLE] = () => handler.cancel();
 }

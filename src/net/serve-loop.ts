@@ -9,7 +9,6 @@ import { currentTask } from "../core/context.ts";
 import { skipAfter } from "../core/deadlines.ts";
 import { type Pool, type PoolInternal, withPool } from "../core/pool.ts";
 import { onShutdownRequest } from "../core/shutdown.ts";
-import type { Task } from "../core/task.ts";
 import {
   type BrokenResourceError,
   CancelledError,
@@ -17,7 +16,7 @@ import {
   type IncompleteReadError,
   ResourceClosedError,
 } from "../errors.ts";
-import { type Connection, Connections } from "./connections.ts";
+import { Connection, Connections } from "./connections.ts";
 import type { Listener } from "./listener.ts";
 import { isPeerErrorOf } from "./peer-errors.ts";
 import { SENT, type SocketStream } from "./stream.ts";
@@ -96,6 +95,8 @@ export async function serveListener(
   });
   try {
     await withPool(async (pool: Pool) => {
+      // Every child of this pool is a connection's task, and ends through `endConnection`.
+      (pool as PoolInternal).childEpilogue = endConnection;
       for (;;) {
         let stream: SocketStream;
         try {
@@ -110,7 +111,8 @@ export async function serveListener(
           continue;
         }
         // Named after the peer, a string made only if the name is read.
-        (pool as PoolInternal).spawnNamedBy(stream, handleConnection, stream, serving);
+        const connection: ServedConnection = new Connection(stream, serving);
+        (pool as PoolInternal).spawnNamedBy(connection, handleConnection, connection);
       }
       if (connections.draining) {
         // A drain is not an error: what is still running when the grace period ends is
@@ -136,48 +138,31 @@ interface Serving {
 type ServedConnection = Connection<Serving>;
 
 /**
- * The connection of each task whose handler runs, while it runs. A connection's task is
- * `handleConnection`, which is no async function: the handler's promise settles into two
- * reactions shared by every connection, and they run in the connection's task (a reaction
- * runs in the async context it was registered in), which finds its entry here. An async
- * frame awaiting the handler instead would hold about 240 bytes per connection (its
- * generator, scope and promise) for the connection's life; an entry here about 40.
+ * One connection's task: registers the connection, then runs the handler. What the handler
+ * returns (a promise as is, a thenable adopted, a value wrapped, as `await` would take it)
+ * is the task's outcome, which `endConnection`, the pool's epilogue, then acts on.
  */
-const connectionOfTask = new WeakMap<Task, ServedConnection>();
-
-/** One connection's task: runs the handler; its end applies `onError` and closes the stream. */
-function handleConnection(stream: SocketStream, serving: Serving): Promise<void> {
-  const task = currentTask();
-  const connection = serving.connections.add(stream, task, serving);
-  let handled: unknown;
-  try {
-    handled = serving.handler(stream);
-  } catch (error) {
-    return Promise.resolve(handlerFailedIn(connection, error));
-  }
-  connectionOfTask.set(task, connection);
-  // As `await handled` would take it: a promise as is, a thenable adopted, a value wrapped.
-  return Promise.resolve(handled).then(handlerReturned, handlerFailed);
+function handleConnection(connection: ServedConnection): unknown {
+  connection.shared.connections.add(connection, currentTask());
+  return connection.shared.handler(connection.stream);
 }
 
-// The ends of a connection, synchronous when nothing has to be waited for: at the end of a
-// load thousands of connections may end at once, while their objects are still live, and a
-// frame or a promise made for each end would add to the process's peak memory.
-
-function handlerReturned(): Promise<void> | undefined {
-  return closeConnection(takeConnection());
-}
-
-function handlerFailed(error: unknown): Promise<void> | undefined {
-  return handlerFailedIn(takeConnection(), error);
-}
-
-/** The calling task's connection, which it no longer needs to find. */
-function takeConnection(): ServedConnection {
-  const task = currentTask();
-  const connection = connectionOfTask.get(task) as ServedConnection;
-  connectionOfTask.delete(task);
-  return connection;
+/**
+ * The pool's epilogue (see `ChildEpilogue`): the handler's task ends here, applying `onError`
+ * and closing the stream; synchronously when nothing has to be waited for. At the end of a
+ * load thousands of connections may end at once, while their objects are still live, and a
+ * frame or a promise made for each end would add to the process's peak memory; the
+ * epilogue also spares every connection, while it lives, the promise and reaction that an
+ * end chained to the handler's promise would hold, and a map entry to find its connection.
+ */
+function endConnection(
+  name: unknown,
+  _value: unknown,
+  error: unknown,
+  failed: boolean,
+): Promise<void> | undefined {
+  const connection = name as ServedConnection;
+  return failed ? handlerFailedIn(connection, error) : closeConnection(connection);
 }
 
 /** The handler failed with `error`: `onError` (awaited), then the stream is closed. */
