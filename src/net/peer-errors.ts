@@ -4,7 +4,7 @@
  * error class raised by another stream (a handler's upstream connection, say) must still
  * propagate, so the class alone cannot decide: the stream tags the errors it raises.
  */
-import { BrokenResourceError, IncompleteReadError } from "../errors.ts";
+import { BrokenResourceError, IncompleteReadError, nameOnPrototypes } from "../errors.ts";
 
 const raisedBy = new WeakMap<Error, object>();
 
@@ -20,10 +20,86 @@ export function raisedByPeerOf<E extends Error>(error: E, stream: object): E {
  * `stream` itself.
  */
 export function isPeerErrorOf(error: unknown, stream: object): boolean {
+  if (error instanceof BrokenConnectionError) return BrokenConnectionError.raisedBy(error, stream);
   return (
     (error instanceof BrokenResourceError || error instanceof IncompleteReadError) &&
     raisedBy.get(error) === stream
   );
+}
+
+/** What a `BrokenConnectionError` needs of its stream: its peer, for the message. */
+export interface BrokenStream {
+  readonly peer: string;
+}
+
+/**
+ * The `BrokenResourceError` a socket stream raises once its connection broke (a reset, a
+ * broken pipe, a TLS failure, a failed write). Its message — which connection, why, and how
+ * many queued bytes were lost — is made when read, like its `stack` when it has no frames:
+ * when thousands of connections are reset at once, the strings of errors that nobody reads
+ * (serve ends such a connection quietly by default) would add about 250 bytes each to the
+ * process's peak memory (the message, the peer's address inside it, and the stack, which
+ * repeats the message). Assigning `message` or `stack` stores the value given, as on any
+ * error. The stream it came from is kept, privately, for `isPeerErrorOf`.
+ */
+export class BrokenConnectionError extends BrokenResourceError {
+  readonly #stream: BrokenStream;
+  readonly #why: string;
+  readonly #lostBytes: number;
+
+  /** `cause`: what broke the connection (Bun's error), or null when it was only closed. */
+  constructor(stream: BrokenStream, cause: Error | null, lostBytes: number) {
+    super(undefined, cause === null ? undefined : { cause });
+    this.#stream = stream;
+    this.#why = cause === null ? "the connection was closed" : describeBreak(cause);
+    this.#lostBytes = lostBytes;
+    // With frames (not made by `withoutStack`), Bun wrote the stack's first line before the
+    // message existed: "Error". It gets the usual "BrokenResourceError: message" line.
+    if (Error.stackTraceLimit > 0) {
+      const captured: unknown = Object.getOwnPropertyDescriptor(this, "stack")?.value;
+      if (typeof captured === "string") {
+        const frames = captured.indexOf("\n");
+        this.stack = `${this.name}: ${this.message}${frames === -1 ? "" : captured.slice(frames)}`;
+      }
+    }
+  }
+
+  override get message(): string {
+    const loss =
+      this.#lostBytes > 0
+        ? `; ${this.#lostBytes} bytes that earlier sendAll() calls queued were not delivered to the kernel`
+        : "";
+    return `the connection to ${this.#stream.peer} is broken: ${this.#why}${loss}`;
+  }
+
+  override set message(message: string) {
+    Object.defineProperty(this, "message", { value: message, writable: true, configurable: true });
+  }
+
+  /** `stream` raised `error` (a private field: logging an error must not print its stream). */
+  static raisedBy(error: BrokenConnectionError, stream: object): boolean {
+    return error.#stream === stream;
+  }
+
+  /** Only read when the error has no stack of its own (see `withoutStack`). */
+  override get stack(): string {
+    return `${this.name}: ${this.message}`;
+  }
+
+  override set stack(stack: string) {
+    Object.defineProperty(this, "stack", { value: stack, writable: true, configurable: true });
+  }
+}
+
+// Its own prototype names it too: Bun's error printer reads the name there, not up the chain.
+nameOnPrototypes({ BrokenResourceError: BrokenConnectionError });
+
+/** Why a connection broke, from the error Bun reported. */
+function describeBreak(cause: Error): string {
+  const code = (cause as { code?: unknown }).code;
+  if (code === "ECONNRESET") return "connection reset by peer (ECONNRESET)";
+  if (code === "EPIPE") return "the peer is gone (EPIPE)";
+  return cause.message;
 }
 
 /**
@@ -49,7 +125,8 @@ export function withoutStack<E extends Error, A = undefined>(make: (arg: A) => E
   } finally {
     Error.stackTraceLimit = limit;
   }
-  // JavaScriptCore leaves `stack` undefined without frames; code that logs it expects a string.
-  error.stack = `${error.name}: ${error.message}`;
+  // JavaScriptCore leaves `stack` undefined without frames; code that logs it expects a
+  // string. A BrokenConnectionError makes it when read.
+  if (!(error instanceof BrokenConnectionError)) error.stack = `${error.name}: ${error.message}`;
   return error;
 }

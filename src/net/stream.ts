@@ -88,7 +88,7 @@ import type { ByteStream } from "./byte-stream.ts";
 import type { Decoder } from "./decoder.ts";
 import { formatAddress } from "./endpoint.ts";
 import { Outbox, Written } from "./outbox.ts";
-import { raisedByPeerOf, withoutStack } from "./peer-errors.ts";
+import { BrokenConnectionError, withoutStack } from "./peer-errors.ts";
 import { type ReceiveLineOptions, Receiver, type ReceiveTransport } from "./receiver.ts";
 import { sendData } from "./send-data.ts";
 import {
@@ -706,18 +706,9 @@ export class SocketStream
   #brokenError(reportLoss = true): BrokenResourceError {
     const ending = this.#ending;
     const cause = ending === null ? null : ending.brokenBy;
-    const why = cause === null ? "the connection was closed" : describeBreak(cause);
     const lost = reportLoss && ending !== null ? ending.unreportedLoss : 0;
     if (lost > 0 && ending !== null) ending.unreportedLoss = 0;
-    const loss =
-      lost > 0
-        ? `; ${lost} bytes that earlier sendAll() calls queued were not delivered to the kernel`
-        : "";
-    const error = new BrokenResourceError(
-      `the connection to ${this.peer} is broken: ${why}${loss}`,
-    );
-    if (cause !== null) error.cause = cause;
-    return raisedByPeerOf(error, this);
+    return new BrokenConnectionError(this, cause, lost);
   }
 
   #closedError(op: string): ResourceClosedError {
@@ -742,13 +733,6 @@ interface Ending {
 }
 
 /** Why `cause` broke a connection, for its `BrokenResourceError`. */
-function describeBreak(cause: Error): string {
-  const code = (cause as { code?: unknown }).code;
-  if (code === "ECONNRESET") return "connection reset by peer (ECONNRESET)";
-  if (code === "EPIPE") return "the peer is gone (EPIPE)";
-  return cause.message;
-}
-
 function ignoreCancelled(error: unknown): void {
   if (!(error instanceof CancelledError)) throw error;
 }
