@@ -6,50 +6,28 @@
  * flight gets its reply and the connection closes right after (Go's `Server.Shutdown`
  * closes idle connections the same way).
  *
- * The handlers are a doubly linked list of small entries, not a `Map`: JSC's `Map` costs
- * about 130 bytes per entry, an entry here 64.
+ * The handlers are not listed here: each is a child task of the serve's pool, spawned named
+ * by its stream, so the pool's own list of children is the list of connections, and a
+ * connection costs no entry of its own (64 bytes each, as a linked list; a `Map` entry ~130).
  */
 import { currentTask } from "../core/context.ts";
 import { type Blocker, park, refuseWait, wake } from "../core/park.ts";
-import { TASK_NAME, type Task, type TaskNamer } from "../core/task.ts";
+import type { Pool } from "../core/pool.ts";
+import type { Task, TaskInternal } from "../core/task.ts";
 import type { SocketStream } from "./stream.ts";
 import { ON_READER_IDLE, READER_IDLE } from "./transport-symbols.ts";
 
-/**
- * One connection a serve handles: its stream, what the serve shares with every handler
- * (`shared`), and, once its handler runs (`add`), its task, linked to its neighbours. Its
- * task is spawned named by it (the peer's address, made only if read), so the task finds
- * its connection again through its name, with no map from tasks to connections.
- */
-export class Connection<S = unknown> implements TaskNamer {
-  readonly stream: SocketStream;
-  readonly shared: S;
-  /** Set by `add`, in the task itself. */
-  task: Task | null = null;
-  previous: Connection<S> | null = null;
-  next: Connection<S> | null = null;
-
-  constructor(stream: SocketStream, shared: S) {
-    this.stream = stream;
-    this.shared = shared;
-  }
-
-  [TASK_NAME](): string {
-    return this.stream[TASK_NAME]();
-  }
-}
-
-export class Connections<S = unknown> implements Blocker {
+export class Connections implements Blocker {
   readonly external = false;
   readonly cancellable = true;
-  /** The running handlers, oldest first (the drain closes them in arrival order). */
-  #first: Connection<S> | null = null;
-  #last: Connection<S> | null = null;
+  /** The pool whose children are the handlers' tasks, once it exists. */
+  #pool: Pool | null = null;
   #active = 0;
   #draining = false;
   /** The task waiting in `allEnded()`, if any. */
   #waiter: Task | null = null;
 
+  /** Handlers running (registered and not yet removed). */
   get active(): number {
     return this.#active;
   }
@@ -58,27 +36,22 @@ export class Connections<S = unknown> implements Blocker {
     return this.#draining;
   }
 
-  /** `task` handles `connection` (registered before the handler runs); later, `remove` it. */
-  add(connection: Connection<S>, task: Task): void {
-    const last = this.#last;
-    connection.task = task;
-    connection.previous = last;
-    if (last === null) this.#first = connection;
-    else last.next = connection;
-    this.#last = connection;
-    this.#active++;
-    if (this.#draining) closeWhenIdle(connection);
+  /**
+   * The handlers run as children of `pool`, each spawned named by its stream
+   * (`spawnNamedBy(stream, ...)`), and no other task is a child of it.
+   */
+  handledIn(pool: Pool): void {
+    this.#pool = pool;
   }
 
-  remove(connection: Connection<S>): void {
-    const { previous, next } = connection;
-    if (previous === null) this.#first = next;
-    else previous.next = next;
-    if (next === null) this.#last = previous;
-    else next.previous = previous;
-    // An ended handler's entry must not keep its neighbours (and their streams) reachable.
-    connection.previous = null;
-    connection.next = null;
+  /** `task` handles `stream` (registered before the handler runs); later, `remove()` it. */
+  add(stream: SocketStream, task: Task): void {
+    this.#active++;
+    if (this.#draining) closeWhenIdle(stream, task);
+  }
+
+  /** A handler added with `add` has ended and its stream is closed. */
+  remove(): void {
     this.#active--;
     const waiter = this.#waiter;
     if (this.#active === 0 && waiter !== null) {
@@ -91,12 +64,11 @@ export class Connections<S = unknown> implements Blocker {
   drain(): void {
     if (this.#draining) return;
     this.#draining = true;
-    // Cancelling a handler only schedules it: its entry leaves the list later, in its task.
-    let connection = this.#first;
-    while (connection !== null) {
-      const next = connection.next;
-      closeWhenIdle(connection);
-      connection = next;
+    // Cancelling a handler only schedules it: its task leaves the pool later. Oldest first.
+    const tasks = this.#pool?.tasks ?? [];
+    for (let i = tasks.length - 1; i >= 0; i--) {
+      const task = tasks[i] as TaskInternal;
+      closeWhenIdle(task.givenName as SocketStream, task);
     }
   }
 
@@ -119,8 +91,7 @@ export class Connections<S = unknown> implements Blocker {
   }
 }
 
-function closeWhenIdle({ stream, task }: Connection<unknown>): void {
-  const handler = task as Task; // every connection in the list has its task
-  if (stream[READER_IDLE]) handler.cancel();
-  else stream[ON_READER_IDLE] = () => handler.cancel();
+function closeWhenIdle(stream: SocketStream, task: Task): void {
+  if (stream[READER_IDLE]) task.cancel();
+  else stream[ON_READER_IDLE] = () => task.cancel();
 }

@@ -16,7 +16,7 @@ import {
   type IncompleteReadError,
   ResourceClosedError,
 } from "../errors.ts";
-import { Connection, Connections } from "./connections.ts";
+import { Connections } from "./connections.ts";
 import type { Listener } from "./listener.ts";
 import { isPeerErrorOf } from "./peer-errors.ts";
 import { SENT, type SocketStream } from "./stream.ts";
@@ -85,7 +85,7 @@ export async function serveListener(
   const policy = checkServeArguments(handler, options);
   const { maxConnections, gracePeriod } = policy;
   if (listener.closed) throw new ResourceClosedError(`serve() on ${listener} after close()`);
-  const connections = new Connections<Serving>();
+  const connections = new Connections();
   const serving: Serving = { handler, policy, counts, connections };
   // Runs synchronously when the shutdown is requested, maybe in a SIGTERM handler: closing
   // the listener wakes the accept loop, and idle connections are closed at once.
@@ -96,7 +96,9 @@ export async function serveListener(
   try {
     await withPool(async (pool: Pool) => {
       // Every child of this pool is a connection's task, and ends through `endConnection`.
-      (pool as PoolInternal).childEpilogue = endConnection;
+      connections.handledIn(pool);
+      (pool as PoolInternal).childEpilogue = (stream, _value, error, failed) =>
+        endConnection(stream as SocketStream, serving, error, failed);
       for (;;) {
         let stream: SocketStream;
         try {
@@ -110,9 +112,9 @@ export async function serveListener(
           counts.refuse(stream);
           continue;
         }
-        // Named after the peer, a string made only if the name is read.
-        const connection: ServedConnection = new Connection(stream, serving);
-        (pool as PoolInternal).spawnNamedBy(connection, handleConnection, connection);
+        // Named after the peer, a string made only if the name is read; and by the name, the
+        // drain and the epilogue find the task's stream.
+        (pool as PoolInternal).spawnNamedBy(stream, handleConnection, stream, serving);
       }
       if (connections.draining) {
         // A drain is not an error: what is still running when the grace period ends is
@@ -132,19 +134,17 @@ interface Serving {
   readonly handler: Handler;
   readonly policy: ReturnType<typeof checkServeArguments>;
   readonly counts: ListenerCounts;
-  readonly connections: Connections<Serving>;
+  readonly connections: Connections;
 }
-
-type ServedConnection = Connection<Serving>;
 
 /**
  * One connection's task: registers the connection, then runs the handler. What the handler
  * returns (a promise as is, a thenable adopted, a value wrapped, as `await` would take it)
  * is the task's outcome, which `endConnection`, the pool's epilogue, then acts on.
  */
-function handleConnection(connection: ServedConnection): unknown {
-  connection.shared.connections.add(connection, currentTask());
-  return connection.shared.handler(connection.stream);
+function handleConnection(stream: SocketStream, serving: Serving): unknown {
+  serving.connections.add(stream, currentTask());
+  return serving.handler(stream);
 }
 
 /**
@@ -153,35 +153,41 @@ function handleConnection(connection: ServedConnection): unknown {
  * load thousands of connections may end at once, while their objects are still live, and a
  * frame or a promise made for each end would add to the process's peak memory; the
  * epilogue also spares every connection, while it lives, the promise and reaction that an
- * end chained to the handler's promise would hold, and a map entry to find its connection.
+ * end chained to the handler's promise would hold; the task's name is its stream, so no
+ * entry of its own is needed to find it.
  */
 function endConnection(
-  name: unknown,
-  _value: unknown,
+  stream: SocketStream,
+  serving: Serving,
   error: unknown,
   failed: boolean,
 ): Promise<void> | undefined {
-  const connection = name as ServedConnection;
-  return failed ? handlerFailedIn(connection, error) : closeConnection(connection);
+  return failed ? handlerFailedIn(stream, serving, error) : closeConnection(stream, serving);
 }
 
 /** The handler failed with `error`: `onError` (awaited), then the stream is closed. */
-function handlerFailedIn(connection: ServedConnection, error: unknown): Promise<void> | undefined {
+function handlerFailedIn(
+  stream: SocketStream,
+  serving: Serving,
+  error: unknown,
+): Promise<void> | undefined {
   let reported: unknown;
   try {
-    reported = applyOnError(error, connection);
+    reported = applyOnError(error, stream, serving);
   } catch (propagated) {
-    return endAfter(connection, Promise.reject(propagated));
+    return endAfter(stream, serving, Promise.reject(propagated));
   }
   // A function `onError` is awaited, whatever it returns (as `await` takes it).
-  return reported === undefined ? closeConnection(connection) : endAfter(connection, reported);
+  return reported === undefined
+    ? closeConnection(stream, serving)
+    : endAfter(stream, serving, reported);
 }
 
 /**
  * `onError` for the handler's `error`: returns what a function `onError` returned; throws
  * when the error propagates (a cancellation, any error but a peer's with the default policy).
  */
-function applyOnError(error: unknown, { stream, shared: serving }: ServedConnection): unknown {
+function applyOnError(error: unknown, stream: SocketStream, serving: Serving): unknown {
   if (error instanceof CancelledError) throw error;
   const { onError, onPeerError } = serving.policy;
   if (onError !== "propagate") return onError(error, stream);
@@ -193,20 +199,20 @@ function applyOnError(error: unknown, { stream, shared: serving }: ServedConnect
 }
 
 /** Closes the stream and leaves the registry: at once, or once the unsent bytes are flushed. */
-function closeConnection(connection: ServedConnection): Promise<void> | undefined {
-  const closing = connection.stream.close();
-  if (closing !== SENT) return endAfter(connection, closing);
-  connection.shared.connections.remove(connection);
+function closeConnection(stream: SocketStream, serving: Serving): Promise<void> | undefined {
+  const closing = stream.close();
+  if (closing !== SENT) return endAfter(stream, serving, closing);
+  serving.connections.remove();
   return undefined;
 }
 
 /** Waits for `pending` (its error propagates), then closes the stream and leaves the registry. */
-async function endAfter(connection: ServedConnection, pending: unknown): Promise<void> {
+async function endAfter(stream: SocketStream, serving: Serving, pending: unknown): Promise<void> {
   try {
     await pending;
   } finally {
-    await connection.stream.close();
-    connection.shared.connections.remove(connection);
+    await stream.close();
+    serving.connections.remove();
   }
 }
 
