@@ -82,20 +82,25 @@ export class RespDecoder implements Decoder<string[]> {
   readonly #decoded: Decoded<string[]> = { frame: [], length: 0 };
 
   decode(bytes: Uint8Array): Decoded<string[]> | null {
+    return this.decodeAt(bytes, 0);
+  }
+
+  /** `decode` of the bytes from `start` on, without a view of them (see `Decoder.decodeAt`). */
+  decodeAt(bytes: Uint8Array, start: number): Decoded<string[]> | null {
     if (this.#missing < 0) {
-      if (bytes.length === 0) return null;
-      if (bytes[0] !== STAR) return this.#inline(bytes);
-      const next = this.#lengthLine(bytes, 1, "invalid multibulk length");
+      if (bytes.length === start) return null;
+      if (bytes[start] !== STAR) return this.#inline(bytes, start);
+      const next = this.#lengthLine(bytes, start + 1, "invalid multibulk length");
       if (next < 0) return null;
       const count = this.#length;
       if (count > MAX_ARGUMENTS) throw new ProtocolError("invalid multibulk length");
       // `*0` and `*-1` are no command at all (redis skips them).
-      if (count <= 0) return this.#done([], next);
+      if (count <= 0) return this.#done([], next - start);
       this.#missing = count;
-      this.#offset = next;
+      this.#offset = next - start;
     }
     const args = this.#args;
-    let offset = this.#offset;
+    let offset = start + this.#offset;
     while (this.#missing > 0) {
       if (offset >= bytes.length) break;
       if (bytes[offset] !== DOLLAR) {
@@ -103,25 +108,25 @@ export class RespDecoder implements Decoder<string[]> {
           `expected '$', got '${String.fromCharCode(bytes[offset] as number)}'`,
         );
       }
-      const start = this.#lengthLine(bytes, offset + 1, "invalid bulk length");
-      if (start < 0) break;
+      const argStart = this.#lengthLine(bytes, offset + 1, "invalid bulk length");
+      if (argStart < 0) break;
       const length = this.#length;
       if (length < 0 || length > MAX_BULK_LENGTH) throw new ProtocolError("invalid bulk length");
-      const stop = start + length;
+      const stop = argStart + length;
       if (stop + 2 > bytes.length) break;
       if (bytes[stop] !== CR || bytes[stop + 1] !== LF) {
         throw new ProtocolError("expected CRLF after a bulk string");
       }
-      args.push(latin1(bytes, start, stop));
+      args.push(latin1(bytes, argStart, stop));
       offset = stop + 2;
       this.#missing--;
     }
-    this.#offset = offset;
+    this.#offset = offset - start;
     if (this.#missing > 0) return null;
     this.#args = [];
     this.#missing = -1;
     this.#offset = 0;
-    return this.#done(args, offset);
+    return this.#done(args, offset - start);
   }
 
   /**
@@ -153,14 +158,16 @@ export class RespDecoder implements Decoder<string[]> {
     return i + 2;
   }
 
-  /** An inline command: one line, `\n` or `\r\n` terminated. */
-  #inline(bytes: Uint8Array): Decoded<string[]> | null {
-    const newline = bytes.indexOf(LF);
+  /** An inline command: one line, `\n` or `\r\n` terminated, from `start`. */
+  #inline(bytes: Uint8Array, start: number): Decoded<string[]> | null {
+    const newline = bytes.indexOf(LF, start);
     if (newline < 0) {
-      if (bytes.length > MAX_INLINE_LENGTH) throw new ProtocolError("too big inline request");
+      if (bytes.length - start > MAX_INLINE_LENGTH) {
+        throw new ProtocolError("too big inline request");
+      }
       return null;
     }
-    return this.#done(splitInlineArgs(latin1(bytes, 0, newline)), newline + 1);
+    return this.#done(splitInlineArgs(latin1(bytes, start, newline)), newline + 1 - start);
   }
 
   #done(frame: string[], length: number): Decoded<string[]> {

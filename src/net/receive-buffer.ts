@@ -109,11 +109,20 @@ export class ReceiveBuffer {
    * bytes stay buffered; consume them with `skip`.
    */
   contiguous(): Uint8Array {
+    const head = this.joinedHead();
+    return this.#offset === 0 ? head : head.subarray(this.#offset);
+  }
+
+  /**
+   * The array every unread byte lies in, contiguous, from `headOffset()` on: `contiguous()`
+   * without the view, which costs more than a decoder's own offset (`Decoder.decodeAt`).
+   */
+  joinedHead(): Uint8Array {
     const chunks = this.#chunks;
     const first = this.#first;
     const head = chunks[first];
     if (head === undefined) return EMPTY;
-    if (first === chunks.length - 1) return this.#offset === 0 ? head : head.subarray(this.#offset);
+    if (first === chunks.length - 1) return head;
     const size = this.size;
     const restStart = first + 1;
     let store = this.#store;
@@ -144,7 +153,12 @@ export class ReceiveBuffer {
     chunks.length = 0;
     chunks.push(view);
     this.#first = 0;
-    return this.#offset === 0 ? view : view.subarray(this.#offset);
+    return view;
+  }
+
+  /** Where the unread bytes start in `joinedHead()`. */
+  headOffset(): number {
+    return this.#offset;
   }
 
   /** Everything buffered, as one array. */

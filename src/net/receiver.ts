@@ -609,7 +609,10 @@ export class Receiver implements Blocker {
     for (;;) {
       const size = buffer.size;
       if (size === 0) return NO_FRAME;
-      const result = decoder.decode(buffer.contiguous());
+      const result =
+        decoder.decodeAt === undefined
+          ? decoder.decode(buffer.contiguous())
+          : decoder.decodeAt(buffer.joinedHead(), buffer.headOffset());
       if (result === null) {
         if (size > this.#maxFrameLength) throw this.#frameTooLong(`${size} bytes buffered`);
         return NO_FRAME;
@@ -826,13 +829,26 @@ function checkDecoder(what: string, decoder: unknown): void {
       `${what} must be a Decoder (an object with decode(bytes)), got ${describe(decoder)}`,
     );
   }
+  let decodeAt: unknown;
+  try {
+    decodeAt = (decoder as { decodeAt?: unknown }).decodeAt;
+  } catch {
+    decodeAt = null; // a Proxy whose get trap throws: no usable decodeAt
+  }
+  if (decodeAt !== undefined && typeof decodeAt !== "function") {
+    throw new TypeError(
+      `${what}: the decoder's decodeAt, when present, must be a method decodeAt(bytes, start), got ${describe(decodeAt)}`,
+    );
+  }
 }
 
-function checkUsed(decoder: unknown, field: string, n: unknown, size: number): void {
+function checkUsed(decoder: Decoder<unknown>, field: string, n: unknown, size: number): void {
   // One comparison chain on the hot path: an integer (| 0 keeps it) from 1 to size.
   if (!((n as number) >= 1 && (n as number) <= size && ((n as number) | 0) === n)) {
+    const call = decoder.decodeAt === undefined ? "decode()" : "decodeAt()";
+    const given = decoder.decodeAt === undefined ? "it was given" : "from the start it was given";
     throw new TypeError(
-      `${describe(decoder)}.decode() returned ${field} ${describe(n)}: it must be an integer from 1 to the ${size} bytes it was given`,
+      `${describe(decoder)}.${call} returned ${field} ${describe(n)}: it must be an integer from 1 to the ${size} bytes ${given}`,
     );
   }
 }

@@ -97,7 +97,20 @@ const cases: Case<unknown>[] = [
   } as Case<Uint8Array> as Case<unknown>,
 ];
 
-describe.each(cases)("$name against the model", (c) => {
+// The same decoders seen through `decode` alone (a user's decoder without `decodeAt`): the
+// stream then hands each call a view of the unread bytes instead of an offset.
+const decodeOnly = cases.map(
+  (c): Case<unknown> => ({
+    ...c,
+    name: `${c.name}, decode() only`,
+    decoder: () => {
+      const inner = c.decoder();
+      return { decode: (bytes) => inner.decode(bytes) };
+    },
+  }),
+);
+
+describe.each([...cases, ...decodeOnly])("$name against the model", (c) => {
   for (let seed = 1; seed <= 12; seed++) {
     test(`seed ${seed}`, () =>
       run(async () => {
