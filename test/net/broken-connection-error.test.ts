@@ -4,6 +4,7 @@
  * and be assigned exactly as those of any error made with its message.
  */
 import { describe, expect, test } from "bun:test";
+import { inspect } from "node:util";
 import { BrokenResourceError, GiambioError } from "../../src/index.ts";
 import { BrokenConnectionError, isPeerErrorOf, withoutStack } from "../../src/net/peer-errors.ts";
 
@@ -41,6 +42,8 @@ describe("BrokenConnectionError", () => {
     // Nothing of the stream shows: logging the error must not print the whole stream.
     expect(Object.keys(error)).toEqual([]);
     expect(Bun.inspect(error)).toStartWith(`BrokenResourceError: ${RESET_MESSAGE}`);
+    expect(inspect(error)).toStartWith(`[BrokenResourceError: ${RESET_MESSAGE}]`);
+    expect(error.constructor.name).toBe("BrokenResourceError");
   });
 
   test("without frames its stack is its first line; with frames, that line then the frames", () => {
