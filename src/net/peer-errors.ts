@@ -130,7 +130,7 @@ export function withoutStack<E extends Error, A = undefined>(make: (arg: A) => E
     Error.stackTraceLimit = limit;
   }
   // JavaScriptCore leaves `stack` undefined without frames; code that logs it expects a
-  // string. A BrokenConnectionError makes it when read.
-  if (!(error instanceof BrokenConnectionError)) error.stack = `${error.name}: ${error.message}`;
+  // string. An error class that makes its own when read (BrokenConnectionError) keeps it.
+  if (!("stack" in error)) error.stack = `${error.name}: ${error.message}`;
   return error;
 }

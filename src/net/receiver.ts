@@ -845,10 +845,9 @@ function checkDecoder(what: string, decoder: unknown): void {
 function checkUsed(decoder: Decoder<unknown>, field: string, n: unknown, size: number): void {
   // One comparison chain on the hot path: an integer (| 0 keeps it) from 1 to size.
   if (!((n as number) >= 1 && (n as number) <= size && ((n as number) | 0) === n)) {
-    const call = decoder.decodeAt === undefined ? "decode()" : "decodeAt()";
-    const given = decoder.decodeAt === undefined ? "it was given" : "from the start it was given";
+    const at = decoder.decodeAt !== undefined;
     throw new TypeError(
-      `${describe(decoder)}.${call} returned ${field} ${describe(n)}: it must be an integer from 1 to the ${size} bytes ${given}`,
+      `${describe(decoder)}.${at ? "decodeAt()" : "decode()"} returned ${field} ${describe(n)}: it must be an integer from 1 to the ${size} bytes ${at ? "from the start it was given" : "it was given"}`,
     );
   }
 }
