@@ -3,18 +3,22 @@
  * server's memory grows per connection, for giambio's `serve`, the hand-written `Bun.listen`
  * echo and the bare promise loop (the servers of `tcp-echo.bench.ts`).
  *
- * Each measurement starts a fresh server process: it collects garbage and reports its
- * resident set size (RSS, from /proc/self/status), and resets the kernel's peak-RSS mark;
- * the load generator then opens the connections and keeps them echoing; afterwards the
- * server reports its peak RSS. (peak − idle) / connections is the row's figure: what a
- * busy connection costs in real memory, garbage not yet collected included. Linux only (on
- * other systems the suite reports no rows).
+ * Each measurement starts a fresh server process and warms it up, as the CPU rows do, with
+ * a short load of a tenth as many connections (closed again), so that the code the JIT
+ * compiles for a load is in the idle size. The server then collects garbage, reports its
+ * resident set size (RSS, from /proc/self/status) and resets the kernel's peak-RSS mark;
+ * the load generator opens the connections and keeps them echoing; at the end of the
+ * window, with every connection still open, the server reports its peak RSS. (peak − idle)
+ * / connections is the row's figure: what a busy connection costs in real memory, garbage
+ * not yet collected included. The connections' closing comes after, outside the figure
+ * (`bench/tcp/reset-burst.ts` measures what a burst of resets costs). Linux only (on other
+ * systems the suite reports no rows).
  *
  * The "per added connection" rows take the slope instead: each round also measures a load of
  * a tenth as many connections, and (growth at the full load − growth at the tenth) / (the
  * connections between them) leaves out what a server pays once, whatever its load: the
- * code the JIT compiles during the load, the first blocks of each heap size class, Bun's
- * buffers. (peak − idle) / connections spreads those over the connections.
+ * first blocks of each heap size class, Bun's buffers, code the warm-up did not compile.
+ * (peak − idle) / connections spreads those over the connections.
  *
  * 10,000 connections need about 10,100 open files in each process; the soft limit is raised
  * to the hard one for the servers and the generator, and where the hard limit is lower the
@@ -86,7 +90,10 @@ export const suite: Suite = {
   },
 };
 
-/** How far a fresh `kind` server's RSS peaks above its idle size with `connections` echoing. */
+/**
+ * How far a fresh, warmed-up `kind` server's RSS peaks above its idle size with
+ * `connections` echoing.
+ */
 async function peakGrowth(
   kind: ServerKind,
   connections: number,
@@ -94,18 +101,25 @@ async function peakGrowth(
   quick: boolean,
 ): Promise<number> {
   const server = await EchoServer.start(kind, 1, files);
+  const load = { messageBytes: 64, inFlight: 1, prompted: false, files };
   try {
-    const idle = await server.idleBytes();
     await runLoad(server, {
+      ...load,
+      connections: Math.max(1, Math.round(connections / 10)),
+      warmupMs: 100,
+      durationMs: quick ? 100 : 300,
+    });
+    // Let the server see the warm-up's connections close before it measures its idle size.
+    await Bun.sleep(100);
+    const idle = await server.idleBytes();
+    const { peakBytes } = await runLoad(server, {
+      ...load,
       connections,
-      messageBytes: 64,
-      inFlight: 1,
-      prompted: false,
       warmupMs: quick ? 100 : 200,
       durationMs: quick ? 200 : 500,
-      files,
+      peak: true,
     });
-    return (await server.peakBytes()) - idle;
+    return (peakBytes as number) - idle;
   } finally {
     await server.stop();
   }

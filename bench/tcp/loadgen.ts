@@ -7,7 +7,9 @@
  * Opens the connections to 127.0.0.1:<port>, then each keeps <inFlight> messages of
  * <messageBytes> outstanding: a new message goes out each time a whole message's worth of
  * bytes has come back. Prints `start` when the warm-up ends and `done <messages> <ms>` when
- * the measured window ends (messages echoed in it, its length), then exits. Plain Bun
+ * the measured window ends (messages echoed in it, its length); the connections stay open
+ * (the load goes on) until its stdin ends — at once when it has none — so that what the
+ * caller measures then is not mixed with their closing; then it closes them and exits. Plain Bun
  * sockets with drain handling, to keep the generator itself cheap. With `prompted` (1), the
  * server adds its own bytes (a prompt) to the echo: only the load's byte (0x61) is counted.
  */
@@ -98,5 +100,8 @@ console.log("start");
 await Bun.sleep(durationMs);
 const messages = (echoedBytes - startBytes) / messageBytes;
 console.log(`done ${messages} ${performance.now() - started}`);
+for await (const _ of Bun.stdin.stream()) {
+  // nothing is read: the end of stdin is the signal
+}
 for (const socket of sockets) socket.end();
 process.exit(0);

@@ -48,6 +48,8 @@ export interface Load {
   durationMs: number;
   /** Soft open-file limit for the generator (see `command`). */
   files?: number;
+  /** Also read the server's peak RSS (`EchoServer.peakBytes`) at the end of the window. */
+  peak?: boolean;
 }
 
 /** What one load run measured. */
@@ -58,6 +60,8 @@ export interface LoadResult {
   ms: number;
   /** The server's CPU time in the window, µs. */
   cpuMicros: number;
+  /** With `Load.peak`: the server's peak RSS at the end of the window, bytes. */
+  peakBytes?: number;
 }
 
 /** An echo server process that reports its CPU time and memory on request. */
@@ -125,7 +129,11 @@ export class EchoServer {
   }
 }
 
-/** One load run against `server`: its CPU time is read just before and after the window. */
+/**
+ * One load run against `server`: its CPU time (and with `peak`, its peak RSS) is read just
+ * before and after the window, while every connection is still open; then the generator
+ * closes them.
+ */
 export async function runLoad(server: EchoServer, load: Load): Promise<LoadResult> {
   const generator = Bun.spawn(
     command(
@@ -145,18 +153,25 @@ export async function runLoad(server: EchoServer, load: Load): Promise<LoadResul
       ],
       load.files,
     ),
-    { stdout: "pipe", stderr: "inherit" },
+    { stdin: "pipe", stdout: "pipe", stderr: "inherit" },
   );
-  const lines = readLines(generator.stdout);
-  if ((await lines.next()).value !== "start") throw new Error("the load generator failed");
-  const cpuBefore = await server.cpu();
-  const done = /^done (\S+) (\S+)$/.exec((await lines.next()).value ?? "");
-  const cpuAfter = await server.cpu();
-  await generator.exited;
-  const messages = Number(done?.[1]);
-  const ms = Number(done?.[2]);
-  if (!(messages > 0)) throw new Error("the load generator echoed nothing");
-  return { messages, ms, cpuMicros: cpuAfter - cpuBefore };
+  try {
+    const lines = readLines(generator.stdout);
+    if ((await lines.next()).value !== "start") throw new Error("the load generator failed");
+    const cpuBefore = await server.cpu();
+    const done = /^done (\S+) (\S+)$/.exec((await lines.next()).value ?? "");
+    const cpuAfter = await server.cpu();
+    const peak = load.peak === true ? { peakBytes: await server.peakBytes() } : {};
+    const messages = Number(done?.[1]);
+    const ms = Number(done?.[2]);
+    if (!(messages > 0)) throw new Error("the load generator echoed nothing");
+    return { messages, ms, cpuMicros: cpuAfter - cpuBefore, ...peak };
+  } finally {
+    // The end of its stdin lets the generator close the connections and exit (on an error
+    // here too: it is never left holding them).
+    generator.stdin.end();
+    await generator.exited;
+  }
 }
 
 /** The lines of a child's output, as they arrive. */

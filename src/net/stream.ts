@@ -732,7 +732,7 @@ interface Ending {
   unreportedLoss: number;
 }
 
-/** Why `cause` broke a connection, for its `BrokenResourceError`. */
+/** `close()` never throws a cancellation: a cancelled wait for the flush aborts instead. */
 function ignoreCancelled(error: unknown): void {
   if (!(error instanceof CancelledError)) throw error;
 }
