@@ -60,10 +60,12 @@ export class Mailbox<T> {
    */
   take(): T | typeof EMPTY {
     const sender = this.senders.shift();
-    if (sender !== null) wake(sender.task);
-    if (this.items.length === 0) return sender === null ? EMPTY : sender.value;
+    if (sender === null) return this.items.length === 0 ? EMPTY : (this.items.shift() as T);
+    wake(sender.task);
+    const offered = sender.takeValue();
+    if (this.items.length === 0) return offered;
     const item = this.items.shift() as T;
-    if (sender !== null) this.items.push(sender.value);
+    this.items.push(offered);
     return item;
   }
 }

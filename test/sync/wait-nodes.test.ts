@@ -1,0 +1,136 @@
+/**
+ * A task keeps one node for all its waits in the primitives' queues (src/sync/wait-queue.ts).
+ * These tests go after what reuse could break: a node still queued somewhere, a wait that was
+ * cancelled or refused, and FIFO order behind a reused node.
+ */
+import { expect, test } from "bun:test";
+import {
+  checkpoint,
+  Event,
+  Lock,
+  openMemoryChannel,
+  run,
+  Semaphore,
+  sleep,
+  TooSlowError,
+  withPool,
+  withTimeout,
+} from "../../src/index.ts";
+
+/** What `promise` rejects with (expect's `.rejects` is not used inside the loop's tasks). */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("the promise resolved; a rejection was expected");
+}
+
+test("one task waits in turn on a lock, an event, a channel and a semaphore, cancelled in between", async () => {
+  const order: string[] = [];
+  await run(() =>
+    withPool(async (pool) => {
+      const lock = new Lock();
+      const event = new Event<string>();
+      const [send, receive] = openMemoryChannel<string>(0);
+      const semaphore = new Semaphore(0, 1);
+      await lock.acquire();
+      pool.spawn(async () => {
+        // Each wait is first cancelled (its node leaves the queue by abortWait), then made again.
+        expect(await rejection(withTimeout(1, () => lock.acquire()))).toBeInstanceOf(TooSlowError);
+        await lock.acquire();
+        order.push("lock");
+        lock.release();
+        expect(await rejection(withTimeout(1, () => event.wait()))).toBeInstanceOf(TooSlowError);
+        order.push(`event ${await event.wait()}`);
+        expect(await rejection(withTimeout(1, () => send.send("lost")))).toBeInstanceOf(
+          TooSlowError,
+        );
+        await send.send("item");
+        order.push("sent");
+        expect(await rejection(withTimeout(1, () => semaphore.acquire()))).toBeInstanceOf(
+          TooSlowError,
+        );
+        await semaphore.acquire();
+        order.push("semaphore");
+      });
+      // Another task queues behind the reused node: FIFO order must survive the reuse.
+      pool.spawn(async () => {
+        await sleep(5);
+        await lock.acquire();
+        order.push("lock, second");
+        lock.release();
+      });
+      await sleep(10);
+      expect(lock.statistics().tasksWaiting).toBe(2);
+      lock.release();
+      await sleep(10);
+      event.set("set");
+      await sleep(10);
+      order.push(`received ${await receive.receive()}`);
+      await sleep(10);
+      semaphore.release();
+    }),
+  );
+  expect(order).toEqual([
+    "lock",
+    "lock, second",
+    "event set",
+    "received item",
+    "sent",
+    "semaphore",
+  ]);
+});
+
+test("a wait started while the task is queued elsewhere is refused and leaves the first intact", async () => {
+  await run(() =>
+    withPool(async (pool) => {
+      const lock = new Lock();
+      const event = new Event<number>();
+      await lock.acquire();
+      const outcome: string[] = [];
+      pool.spawn(async () => {
+        const acquiring = lock.acquire();
+        expect(String(await rejection(event.wait()))).toContain(
+          "already waiting on Lock.acquire()",
+        );
+        expect(event.statistics().tasksWaiting).toBe(0);
+        expect(lock.statistics().tasksWaiting).toBe(1);
+        await acquiring;
+        outcome.push("acquired");
+        lock.release();
+        outcome.push(`event ${await event.wait()}`);
+      });
+      await checkpoint();
+      await checkpoint();
+      lock.release();
+      await checkpoint();
+      await checkpoint();
+      event.set(5);
+      await checkpoint();
+      await checkpoint();
+      expect(outcome).toEqual(["acquired", "event 5"]);
+    }),
+  );
+});
+
+test("a cancelled lock wait leaves the task's node out of every queue", async () => {
+  await run(() =>
+    withPool(async (pool) => {
+      const lock = new Lock();
+      await lock.acquire();
+      const waiter = pool.spawn(async () => {
+        await lock.acquire();
+      });
+      await checkpoint();
+      expect(lock.statistics().tasksWaiting).toBe(1);
+      waiter.cancel();
+      await checkpoint();
+      expect(waiter.state).toBe("cancelled");
+      expect(lock.statistics().tasksWaiting).toBe(0);
+      lock.release();
+      expect(lock.locked).toBe(false);
+    }),
+  );
+});
