@@ -61,8 +61,8 @@ export class Mailbox<T> {
   take(): T | typeof EMPTY {
     const sender = this.senders.shift();
     if (sender === null) return this.items.length === 0 ? EMPTY : (this.items.shift() as T);
-    wake(sender.task);
     const offered = sender.takeValue();
+    wake(sender.task);
     if (this.items.length === 0) return offered;
     const item = this.items.shift() as T;
     this.items.push(offered);

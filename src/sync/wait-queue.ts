@@ -12,8 +12,8 @@
  *
  * A task waits on one thing at a time, so it keeps one node (in its `rare` fields) and
  * reuses it for each wait instead of allocating one per park (the Event ping-pong bench:
- * ~15 ns of ~250 per round trip). The node is free again once it has left its queue: its waker reads it
- * synchronously, before the task can run and park again.
+ * ~15 ns of ~250 per round trip). The node is free again once it has left its queue: its
+ * waker reads it synchronously, before the task can run and park again.
  */
 import { type Blocker, park } from "../core/park.ts";
 import type { Task, TaskInternal } from "../core/task.ts";
@@ -125,7 +125,10 @@ export class WaitQueue<V = undefined> {
     return removed;
   }
 
-  /** Unlinks `waiter` and drops what it brought (it is not handed over); a no-op when it has already left. */
+  /**
+   * Unlinks `waiter` and drops what it brought (it is not handed over); a no-op when it has
+   * already left.
+   */
   remove(waiter: Waiter<V>): void {
     if (!waiter.queued) return;
     this.#unlink(waiter);

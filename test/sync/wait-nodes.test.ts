@@ -114,23 +114,3 @@ test("a wait started while the task is queued elsewhere is refused and leaves th
     }),
   );
 });
-
-test("a cancelled lock wait leaves the task's node out of every queue", async () => {
-  await run(() =>
-    withPool(async (pool) => {
-      const lock = new Lock();
-      await lock.acquire();
-      const waiter = pool.spawn(async () => {
-        await lock.acquire();
-      });
-      await checkpoint();
-      expect(lock.statistics().tasksWaiting).toBe(1);
-      waiter.cancel();
-      await checkpoint();
-      expect(waiter.state).toBe("cancelled");
-      expect(lock.statistics().tasksWaiting).toBe(0);
-      lock.release();
-      expect(lock.locked).toBe(false);
-    }),
-  );
-});
