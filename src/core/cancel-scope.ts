@@ -9,7 +9,6 @@
  * A shielded scope stops both the wake-up walk and the lookup.
  */
 import { type CancelReason, cancelledError, DEADLINE, EXPLICIT } from "./cancel-reason.ts";
-import type { Blocker } from "./park.ts";
 import type { PoolInternal } from "./pool.ts";
 import type { Loop } from "./scheduler.ts";
 import type { TaskInternal } from "./task.ts";
@@ -153,8 +152,6 @@ export class ScopeRare {
   controller: AbortController | null = null;
   /** A task's sleep timer, reused across its sleeps. */
   sleepTimer: TimerEntry | null = null;
-  /** A task's node in the wait queues of sync primitives, reused across its waits. */
-  waitNode: Blocker | null = null;
   /** The root task's loop (a child reaches its loop through its pool's scope). */
   loop: Loop | null = null;
   /** Tasks waiting in a task's `join()`. */

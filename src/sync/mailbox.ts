@@ -60,12 +60,10 @@ export class Mailbox<T> {
    */
   take(): T | typeof EMPTY {
     const sender = this.senders.shift();
-    if (sender === null) return this.items.length === 0 ? EMPTY : (this.items.shift() as T);
-    const offered = sender.takeValue();
-    wake(sender.task);
-    if (this.items.length === 0) return offered;
+    if (sender !== null) wake(sender.task);
+    if (this.items.length === 0) return sender === null ? EMPTY : sender.value;
     const item = this.items.shift() as T;
-    this.items.push(offered);
+    if (sender !== null) this.items.push(sender.value);
     return item;
   }
 }

@@ -9,14 +9,9 @@
  *
  * A waker takes the node off the queue (`shift`, `removeWhere`) *before* it calls `wake`, so
  * a node is in the queue exactly while its task is parked on it and can still be cancelled.
- *
- * A task waits on one thing at a time, so it keeps one node (in its `rare` fields) and
- * reuses it for each wait instead of allocating one per park (the Event ping-pong bench:
- * ~15 ns of ~250 per round trip). The node is free again once it has left its queue: its
- * waker reads it synchronously, before the task can run and park again.
  */
 import { type Blocker, park } from "../core/park.ts";
-import type { Task, TaskInternal } from "../core/task.ts";
+import type { Task } from "../core/task.ts";
 
 /** One parked task, with what it brought (the item of a blocked sender). */
 export class Waiter<V> implements Blocker {
@@ -27,29 +22,21 @@ export class Waiter<V> implements Blocker {
   /** @internal True while linked into `queue`. */ queued = true;
 
   constructor(
-    /** The queue the node is in; null once it has left (it keeps no primitive alive). */
-    public queue: WaitQueue<V> | null,
+    readonly queue: WaitQueue<V>,
     readonly task: Task,
     /** What the waiter brought: the item of a sender, `undefined` for the others. */
-    public value: V,
+    readonly value: V,
     /** The object the task waits through (a channel end), so that closing it fails only its own waiters. */
-    public origin: unknown,
+    readonly origin: unknown,
   ) {}
 
   /** The task is being cancelled: leave the queue, so nothing is ever handed to it. */
   abortWait(): void {
-    this.queue?.remove(this);
+    this.queue.remove(this);
   }
 
   describeWait(): string {
-    return this.queue?.describeWait() ?? "nothing (its wait has ended)";
-  }
-
-  /** What the waiter brought, handed over: the node keeps no reference to it. */
-  takeValue(): V {
-    const value = this.value;
-    this.value = undefined as V;
-    return value;
+    return this.queue.describeWait();
   }
 }
 
@@ -72,7 +59,7 @@ export class WaitQueue<V = undefined> {
    * then left the queue).
    */
   park<R>(task: Task, value: V, origin: unknown = null): Promise<R> {
-    const waiter = this.#nodeFor(task as TaskInternal, value, origin);
+    const waiter = new Waiter(this, task, value, origin);
     const tail = this.#tail;
     waiter.prev = tail;
     if (tail === null) this.#head = waiter;
@@ -82,32 +69,10 @@ export class WaitQueue<V = undefined> {
     return park<R>(task, waiter);
   }
 
-  /**
-   * The task's own node, set up for this queue; a new one when it is still queued elsewhere
-   * (a task that parks while already parked, which `park` then refuses).
-   */
-  #nodeFor(task: TaskInternal, value: V, origin: unknown): Waiter<V> {
-    const rare = task.rareFields();
-    const node = rare.waitNode as Waiter<V> | null;
-    if (node === null || node.queued) {
-      const fresh = new Waiter(this, task, value, origin);
-      if (node === null) rare.waitNode = fresh;
-      return fresh;
-    }
-    node.queue = this;
-    node.value = value;
-    node.origin = origin;
-    node.queued = true;
-    return node;
-  }
-
-  /**
-   * Takes the first waiter off the queue (the caller wakes it, and takes what it brought
-   * with `takeValue`), or null when empty.
-   */
+  /** Takes the first waiter off the queue (the caller wakes it), or null when empty. */
   shift(): Waiter<V> | null {
     const first = this.#head;
-    if (first !== null) this.#unlink(first);
+    if (first !== null) this.remove(first);
     return first;
   }
 
@@ -125,20 +90,10 @@ export class WaitQueue<V = undefined> {
     return removed;
   }
 
-  /**
-   * Unlinks `waiter` and drops what it brought (it is not handed over); a no-op when it has
-   * already left.
-   */
+  /** Unlinks `waiter`; a no-op when it has already left. */
   remove(waiter: Waiter<V>): void {
     if (!waiter.queued) return;
-    this.#unlink(waiter);
-    waiter.value = undefined as V;
-  }
-
-  #unlink(waiter: Waiter<V>): void {
     waiter.queued = false;
-    waiter.queue = null;
-    waiter.origin = null;
     const { prev, next } = waiter;
     if (prev === null) this.#head = next;
     else prev.next = next;
