@@ -22,9 +22,9 @@
  * request, per server and round, and each server's median ratio to `hand`.
  */
 
-import { readFileSync } from "node:fs";
 import * as example from "../../examples/redis-server.ts";
 import * as current from "../../src/index.ts";
+import { measureModels, type Sockets, StandInSocket, socketsOf } from "../in-process-model.ts";
 import { BareStream, naiveHandler } from "./servers.ts";
 
 type Giambio = typeof current;
@@ -50,11 +50,7 @@ const getChunk = Buffer.from(
 );
 
 /** The load: a client's chunks, alternating SET and GET bursts, and how much reply each brings. */
-class Client {
-  remoteAddress = "127.0.0.1";
-  remotePort: number;
-  localPort = 6379;
-  data: unknown;
+class Client extends StandInSocket {
   /** Reply bytes still expected for the chunk in flight. */
   #expected = 0;
   #sent = 0;
@@ -68,7 +64,7 @@ class Client {
     feed: (client: Client, chunk: Uint8Array<ArrayBuffer>) => void,
     done: () => void,
   ) {
-    this.remotePort = port;
+    super(port, 6379);
     this.#limit = limit;
     this.#feed = feed;
     this.#done = done;
@@ -87,17 +83,11 @@ class Client {
     this.#feed(this, new Uint8Array(set ? setChunk : getChunk));
   }
 
-  write(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
+  override write(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
     this.#expected -= length;
     if (this.#expected === 0) setImmediate(() => this.next());
     return length;
   }
-  setNoDelay(): void {}
-  pause(): void {}
-  resume(): void {}
-  shutdown(): void {}
-  end(): void {}
-  terminate(): void {}
 }
 
 /** Runs `CLIENTS` clients to `REQUESTS` requests in all; resolves when every one is done. */
@@ -141,19 +131,7 @@ function hand(): Promise<void> {
   );
 }
 
-/** A version's internal hooks for a socket Bun opened: its stream, and Bun's callbacks. */
-interface Sockets {
-  open(socket: never, unixPath: null): current.SocketStream;
-  callbacks: { data(socket: never, chunk: Uint8Array): void };
-}
-
-async function socketsOf(root: string): Promise<Sockets> {
-  const stream = await import(`${root}/src/net/stream.ts`);
-  const { SOCKET_CALLBACKS } = await import(`${root}/src/net/transport-symbols.ts`);
-  return { open: stream.openSocketStream, callbacks: stream.SocketStream[SOCKET_CALLBACKS] };
-}
-
-const currentSockets = await socketsOf("../..");
+const currentSockets = await socketsOf(`${import.meta.dir}/../..`);
 
 function giambio(
   { run, withPool, clock }: Giambio,
@@ -262,38 +240,12 @@ if (base !== undefined) {
     giambio(giambioBase, socketsBase, exampleBase, naiveHandler as never);
 }
 
-function cpuNs(): number {
-  if (process.env["MAIN_THREAD"] !== undefined) {
-    // This thread only (not the collector's helper threads): what the JS itself costs.
-    const [ns] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ");
-    return Number(ns);
-  }
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) * 1000;
-}
-
-const names = ONLY === undefined ? Object.keys(servers) : ONLY.split(",");
-const results: Record<string, number[]> = {};
-for (const name of names) {
-  results[name] = [];
-  await (servers[name] as () => Promise<void>)(); // warm-up
-}
-for (let round = 0; round < ROUNDS; round++) {
-  for (let k = 0; k < names.length; k++) {
-    const name = names[(k + round) % names.length] as string;
-    Bun.gc(true);
-    const start = cpuNs();
-    await (servers[name] as () => Promise<void>)();
-    (results[name] as number[]).push((cpuNs() - start) / REQUESTS);
-  }
-}
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
-const handMedian = median(results["hand"] ?? [1]);
-for (const name of names) {
-  const values = results[name] as number[];
-  const m = median(values);
-  const rounds = values.map((v) => v.toFixed(0)).join(" ");
-  console.log(
-    `depth ${DEPTH} ${name.padEnd(12)} ${m.toFixed(0).padStart(6)} ns CPU/req  ${(m / handMedian).toFixed(2)}×  [${rounds}]`,
-  );
-}
+await measureModels({
+  servers,
+  names: ONLY?.split(","),
+  rounds: ROUNDS,
+  units: REQUESTS,
+  label: `depth ${DEPTH}`,
+  unit: "req",
+  baseline: "hand",
+});
