@@ -13,26 +13,17 @@ import { run } from "../src/index.ts";
 import { openSocketStream, SocketStream } from "../src/net/stream.ts";
 import { SOCKET_CALLBACKS } from "../src/net/transport-symbols.ts";
 import { compare, type Row, type Suite, type SuiteOptions } from "./harness.ts";
+import { StandInSocket } from "./in-process-model.ts";
 
 /** Just enough of a Bun socket for a stream that only receives. */
-class StandInSocket {
-  remoteAddress = "127.0.0.1";
-  remotePort = 1;
-  localPort = 2;
-  data: SocketStream | undefined;
-  setNoDelay(): void {}
-  pause(): void {}
-  resume(): void {}
-  write(bytes: Uint8Array): number {
+class ReceivingSocket extends StandInSocket {
+  override write(bytes: Uint8Array): number {
     return bytes.length;
   }
-  shutdown(): void {}
-  end(): void {}
-  terminate(): void {}
 }
 
 function streamWith(chunk: Uint8Array<ArrayBuffer>): SocketStream {
-  const socket = new StandInSocket();
+  const socket = new ReceivingSocket(1, 2);
   const stream = openSocketStream(socket as never, null);
   socket.data = stream;
   SocketStream[SOCKET_CALLBACKS].data(socket as never, chunk);

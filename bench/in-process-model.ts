@@ -1,6 +1,7 @@
 /**
  * What the in-process models (`bench/redis/in-process.ts`, `bench/tcp/in-process.ts`) share:
- * reaching a version's socket layer for stand-in sockets, the CPU clock, and the rounds.
+ * a stand-in for Bun's socket (also under `framing.bench.ts`'s streams), reaching a version's
+ * socket layer with it, the CPU clock, and the rounds.
  *
  * A model runs servers in one process over stand-in sockets that Bun's own `data` callback
  * is fed with: no syscalls, so it shows the JavaScript alone, and servers (or two versions of
