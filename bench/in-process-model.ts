@@ -36,6 +36,16 @@ function cpuNs(): number {
   return (usage.user + usage.system) * 1000;
 }
 
+/** A count from the command line (`rounds`, `depth`): a whole number from 1, else `fallback`. */
+export function countArgument(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new Error(`${name} must be a whole number from 1, got ${JSON.stringify(text)}`);
+  }
+  return count;
+}
+
 /** How `measureModels` runs and reports. */
 export interface ModelRun {
   /** Each server: one measured load, resolved when it is done. */
@@ -59,12 +69,13 @@ export interface ModelRun {
  * the baseline's, and every round.
  */
 export async function measureModels(run: ModelRun): Promise<void> {
-  const names = run.names ?? Object.keys(run.servers);
-  const server = (name: string) => {
-    const load = run.servers[name];
-    if (load === undefined) throw new Error(`no server ${name}: ${Object.keys(run.servers)}`);
-    return load;
-  };
+  const known = Object.keys(run.servers);
+  const names = run.names ?? known;
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown server ${unknown.join(", ")}; the servers are ${known.join(", ")}`);
+  }
+  const server = (name: string) => run.servers[name] as () => Promise<unknown>;
   const results: Record<string, number[]> = {};
   for (const name of names) {
     results[name] = [];

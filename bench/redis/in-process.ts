@@ -24,7 +24,13 @@
 
 import * as example from "../../examples/redis-server.ts";
 import * as current from "../../src/index.ts";
-import { measureModels, type Sockets, StandInSocket, socketsOf } from "../in-process-model.ts";
+import {
+  countArgument,
+  measureModels,
+  type Sockets,
+  StandInSocket,
+  socketsOf,
+} from "../in-process-model.ts";
 import { BareStream, naiveHandler } from "./servers.ts";
 
 type Giambio = typeof current;
@@ -33,8 +39,8 @@ const { execute, RespDecoder, Store } = example;
 type Store = InstanceType<typeof Store>;
 type RespDecoder = InstanceType<typeof RespDecoder>;
 
-const DEPTH = Number(process.argv[2] ?? 16);
-const ROUNDS = Number(process.argv[3] ?? 5);
+const DEPTH = countArgument("depth", process.argv[2], 16);
+const ROUNDS = countArgument("rounds", process.argv[3], 5);
 const ONLY = process.argv[4];
 const CLIENTS = 50;
 /** Requests per measurement, over every client. */

@@ -19,9 +19,15 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import * as current from "../../src/index.ts";
-import { measureModels, type Sockets, StandInSocket, socketsOf } from "../in-process-model.ts";
+import {
+  countArgument,
+  measureModels,
+  type Sockets,
+  StandInSocket,
+  socketsOf,
+} from "../in-process-model.ts";
 
-const ROUNDS = Number(process.argv[2] ?? 9);
+const ROUNDS = countArgument("rounds", process.argv[2], 9);
 const ONLY = process.argv[3];
 const CLIENTS = 64;
 /** Messages per measurement, over every client. */
