@@ -66,7 +66,7 @@ export interface ModelRun {
  * Warms every server once, then runs `rounds` rounds, each server once per round in an order
  * that rotates from round to round (a collection first, so no load pays for another's
  * garbage), and prints per server the median and lowest CPU per unit, the median's ratio to
- * the baseline's, and every round.
+ * the baseline's (when the baseline was run), and every round.
  */
 export async function measureModels(run: ModelRun): Promise<void> {
   const known = Object.keys(run.servers);
@@ -91,13 +91,16 @@ export async function measureModels(run: ModelRun): Promise<void> {
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
-  const baseline = median(results[run.baseline] ?? [1]);
+  // Without the baseline among the servers run, there is no ratio to print.
+  const baselineRounds = results[run.baseline];
+  const baseline = baselineRounds === undefined ? null : median(baselineRounds);
   for (const name of names) {
     const values = results[name] as number[];
     const m = median(values);
+    const ratio = baseline === null ? "    —" : `${(m / baseline).toFixed(2)}×`;
     const rounds = values.map((v) => v.toFixed(0)).join(" ");
     console.log(
-      `${run.label} ${name.padEnd(12)} ${m.toFixed(0).padStart(6)} ns CPU/${run.unit}  ${(m / baseline).toFixed(2)}×  lowest ${Math.min(...values).toFixed(0)}  [${rounds}]`,
+      `${run.label} ${name.padEnd(12)} ${m.toFixed(0).padStart(6)} ns CPU/${run.unit}  ${ratio}  lowest ${Math.min(...values).toFixed(0)}  [${rounds}]`,
     );
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The in-process models (`bench/tcp/in-process.ts`, `bench/redis/in-process.ts`) run end to
- * end on one short round: a line per server asked for, with a figure, a ratio and the round;
- * a server name that is not one, or a round count that is not a number, is refused by name.
+ * end on one short round: a line per server asked for, with a figure, a ratio (none when the
+ * baseline was not run) and the round; a server name that is not one, or a round count that
+ * is not a whole number, is refused by name.
  */
 import { expect, test } from "bun:test";
 
@@ -53,6 +54,12 @@ test("redis/in-process.ts: a line per server, the ratio against hand", async () 
   expect(lines).toHaveLength(2);
   expect(lines[0]).toMatch(linePattern("depth 1", "hand", "req"));
   expect(lines[1]).toMatch(linePattern("depth 1", "naive", "req"));
+}, 60_000);
+
+test("without the baseline among the servers run, no ratio is printed", async () => {
+  const { out, code } = await runModel([`${BENCH}/tcp/in-process.ts`, "1", "in-task"]);
+  expect(code).toBe(0);
+  expect(out.trim()).toMatch(/^echo in-task +\d+ ns CPU\/msg {6}— {2}lowest \d+ {2}\[\d+\]$/);
 }, 60_000);
 
 test("an unknown server is refused, naming it and the servers there are", async () => {
