@@ -18,8 +18,8 @@
  * `sendAll` per reply), `naive-floor` (the naive handler over framing written by hand on
  * `receive()` chunks: what the handler itself costs, with framing calls as cheap as they
  * get), `bare` (the naive handler on `BareStream`, plain promises and no giambio at all: the
- * bench's floor row). Prints CPU ns per
- * request, per server and round, and each server's median ratio to `hand`.
+ * bench's floor row). Prints CPU ns per request, per server and round, each server's lowest
+ * round, and its median's ratio to `hand` (none when `hand` is not run).
  */
 
 import * as example from "../../examples/redis-server.ts";

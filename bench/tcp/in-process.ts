@@ -15,7 +15,8 @@
  * `AsyncLocalStorage.run`), `in-task` (that same loop run as a giambio task in a pool: what
  * being a task costs when the loop's parking is not used), `serve` (a giambio stream per
  * socket and the bench's handler, `receive()` → `sendAll()`, as a task in a pool). Prints
- * CPU ns per message, per server and round, and each server's median ratio to `raw`.
+ * CPU ns per message, per server and round, each server's lowest round, and its median's
+ * ratio to `raw` (none when `raw` is not run).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import * as current from "../../src/index.ts";
