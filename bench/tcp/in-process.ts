@@ -1,11 +1,12 @@
 /**
  * An in-process model of the 1-in-flight TCP echo (`tcp-echo.bench.ts`), for A/B comparisons
  * of the per-message path in one process. `CLIENTS` stand-in sockets (no I/O) each send a
- * fresh 64-byte `Uint8Array` through the `data` callback Bun calls, and the next one from a
+ * fresh 64-byte (or `bytes`-byte) `Uint8Array` through the `data` callback Bun calls, and the next one from a
  * `setImmediate` once the echo is written: one callback per macrotask, so microtasks drain
  * between messages, as they do between Bun's socket callbacks.
  *
- *   bun bench/tcp/in-process.ts [rounds=9] [server,server...]
+ *   bun bench/tcp/in-process.ts [rounds=9] [server,server...] [bytes=64]
+ *   bun bench/tcp/in-process.ts 9 raw,bare,serve 16384   # the 16 KiB row's messages
  *   MAIN_THREAD=1 bun bench/tcp/in-process.ts    # the JS thread only (no GC helper threads)
  *   BASE=/tmp/old bun bench/tcp/in-process.ts    # also serve@base: BASE holds another
  *                                                # version's src/ (an absolute path)
@@ -30,10 +31,11 @@ import {
 
 const ROUNDS = countArgument("rounds", process.argv[2], 9);
 const ONLY = process.argv[3];
+const BYTES = countArgument("bytes", process.argv[4], 64);
 const CLIENTS = 64;
 /** Messages per measurement, over every client. */
 const MESSAGES = 192_000;
-const MESSAGE = new Uint8Array(64).fill(0x61);
+const MESSAGE = new Uint8Array(BYTES).fill(0x61);
 
 type Feed = (client: Client, chunk: Uint8Array<ArrayBuffer>) => void;
 
@@ -211,7 +213,7 @@ await measureModels({
   names: ONLY?.split(","),
   rounds: ROUNDS,
   units: MESSAGES,
-  label: "echo",
+  label: BYTES === 64 ? "echo" : `echo ${BYTES} B`,
   unit: "msg",
   baseline: "raw",
 });

@@ -1,8 +1,8 @@
 /**
  * The in-process models (`bench/tcp/in-process.ts`, `bench/redis/in-process.ts`) run end to
  * end on one short round: a line per server asked for, with a figure, a ratio (none when the
- * baseline was not run) and the round; a server name that is not one, or a round count that
- * is not a whole number, is refused by name.
+ * baseline was not run) and the round; a server name that is not one, or a round count (or
+ * message size) that is not a whole number, is refused by name.
  */
 import { expect, test } from "bun:test";
 
@@ -41,6 +41,21 @@ test("tcp/in-process.ts: a line per server, the ratio against raw", async () => 
   expect(lines[0]).toContain(" 1.00× ");
 }, 60_000);
 
+test("tcp/in-process.ts with a message size: the lines say it", async () => {
+  const { out, err, code } = await runModel([
+    `${BENCH}/tcp/in-process.ts`,
+    "1",
+    "raw,serve",
+    "16384",
+  ]);
+  expect(err).toBe("");
+  expect(code).toBe(0);
+  const lines = out.trim().split("\n");
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(linePattern("echo 16384 B", "raw", "msg"));
+  expect(lines[1]).toMatch(linePattern("echo 16384 B", "serve", "msg"));
+}, 60_000);
+
 test("redis/in-process.ts: a line per server, the ratio against hand", async () => {
   const { out, err, code } = await runModel([
     `${BENCH}/redis/in-process.ts`,
@@ -72,4 +87,10 @@ test("a round count that is not a whole number is refused, naming it", async () 
   const { err, code } = await runModel([`${BENCH}/tcp/in-process.ts`, "two", "raw"]);
   expect(code).not.toBe(0);
   expect(err).toContain('rounds must be a whole number from 1, got "two"');
+}, 60_000);
+
+test("a message size that is not a whole number is refused, naming it", async () => {
+  const { err, code } = await runModel([`${BENCH}/tcp/in-process.ts`, "1", "raw", "16k"]);
+  expect(code).not.toBe(0);
+  expect(err).toContain('bytes must be a whole number from 1, got "16k"');
 }, 60_000);
