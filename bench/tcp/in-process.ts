@@ -1,9 +1,9 @@
 /**
  * An in-process model of the 1-in-flight TCP echo (`tcp-echo.bench.ts`), for A/B comparisons
  * of the per-message path in one process. `CLIENTS` stand-in sockets (no I/O) each send a
- * fresh 64-byte (or `bytes`-byte) `Uint8Array` through the `data` callback Bun calls, and the next one from a
- * `setImmediate` once the echo is written: one callback per macrotask, so microtasks drain
- * between messages, as they do between Bun's socket callbacks.
+ * fresh `bytes`-byte `Uint8Array` (64 unless given) through the `data` callback Bun calls,
+ * and the next one from a `setImmediate` once the echo is written: one callback per
+ * macrotask, so microtasks drain between messages, as they do between Bun's socket callbacks.
  *
  *   bun bench/tcp/in-process.ts [rounds=9] [server,server...] [bytes=64]
  *   bun bench/tcp/in-process.ts 9 raw,bare,serve 16384   # the 16 KiB row's messages

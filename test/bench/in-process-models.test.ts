@@ -18,6 +18,14 @@ async function runModel(argv: string[]): Promise<{ out: string; err: string; cod
   return { out, err, code };
 }
 
+/** Runs a model that must succeed: nothing on stderr, exit 0; returns its output's lines. */
+async function outputLines(argv: string[]): Promise<string[]> {
+  const { out, err, code } = await runModel(argv);
+  expect(err).toBe("");
+  expect(code).toBe(0);
+  return out.trim().split("\n");
+}
+
 /** `label name  123 ns CPU/unit  1.23×  lowest 120  [123]`, one round. */
 function linePattern(label: string, name: string, unit: string): RegExp {
   return new RegExp(
@@ -26,14 +34,7 @@ function linePattern(label: string, name: string, unit: string): RegExp {
 }
 
 test("tcp/in-process.ts: a line per server, the ratio against raw", async () => {
-  const { out, err, code } = await runModel([
-    `${BENCH}/tcp/in-process.ts`,
-    "1",
-    "raw,in-task,serve",
-  ]);
-  expect(err).toBe("");
-  expect(code).toBe(0);
-  const lines = out.trim().split("\n");
+  const lines = await outputLines([`${BENCH}/tcp/in-process.ts`, "1", "raw,in-task,serve"]);
   expect(lines).toHaveLength(3);
   ["raw", "in-task", "serve"].forEach((name, i) => {
     expect(lines[i]).toMatch(linePattern("echo", name, "msg"));
@@ -42,30 +43,14 @@ test("tcp/in-process.ts: a line per server, the ratio against raw", async () => 
 }, 60_000);
 
 test("tcp/in-process.ts with a message size: the lines say it", async () => {
-  const { out, err, code } = await runModel([
-    `${BENCH}/tcp/in-process.ts`,
-    "1",
-    "raw,serve",
-    "16384",
-  ]);
-  expect(err).toBe("");
-  expect(code).toBe(0);
-  const lines = out.trim().split("\n");
+  const lines = await outputLines([`${BENCH}/tcp/in-process.ts`, "1", "raw,serve", "16384"]);
   expect(lines).toHaveLength(2);
   expect(lines[0]).toMatch(linePattern("echo 16384 B", "raw", "msg"));
   expect(lines[1]).toMatch(linePattern("echo 16384 B", "serve", "msg"));
 }, 60_000);
 
 test("redis/in-process.ts: a line per server, the ratio against hand", async () => {
-  const { out, err, code } = await runModel([
-    `${BENCH}/redis/in-process.ts`,
-    "1",
-    "1",
-    "hand,naive",
-  ]);
-  expect(err).toBe("");
-  expect(code).toBe(0);
-  const lines = out.trim().split("\n");
+  const lines = await outputLines([`${BENCH}/redis/in-process.ts`, "1", "1", "hand,naive"]);
   expect(lines).toHaveLength(2);
   expect(lines[0]).toMatch(linePattern("depth 1", "hand", "req"));
   expect(lines[1]).toMatch(linePattern("depth 1", "naive", "req"));
